@@ -1,0 +1,100 @@
+# Chopin build. `make` builds build/chopin and build/libchopin.a (release: -O3, LTO, stripped).
+#   make PERF=1     link mimalloc as the allocator
+#   make NATIVE=1   add -march=native
+#   make debug      ASan + UBSan build under build/debug/
+#   make run        install missing Debian packages, build, start the server
+#   make test       unit + integration tests, release and sanitizer builds
+.DEFAULT_GOAL := all
+
+O        ?= build
+CC       ?= cc
+AR       := gcc-ar
+PKGS     := sqlite3 libpq
+VERSION  := 0.1.0
+
+WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla \
+            -Wpointer-arith -Wformat=2 -Wno-format-nonliteral
+CPPFLAGS += -Iinclude -Isrc -D_GNU_SOURCE -DCH_VERSION='"$(VERSION)"' \
+            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+
+ifeq ($(SAN),1)
+  OPT     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+  LDOPT   := -fsanitize=address,undefined
+  CPPFLAGS += -DCH_DEBUG_POISON=1
+else ifeq ($(SAN),thread)
+  OPT     := -O1 -g -fno-omit-frame-pointer -fsanitize=thread
+  LDOPT   := -fsanitize=thread
+else
+  OPT     := -O3 -flto=auto -fno-plt -DNDEBUG
+  LDOPT   := -flto=auto -O3
+  STRIP   := -s
+endif
+ifeq ($(NATIVE),1)
+  OPT += -march=native
+endif
+ifeq ($(PERF),1)
+  # Debian's libmimalloc-dev ships no pkg-config file; linking it first replaces malloc.
+  LDLIBS := -lmimalloc $(LDLIBS)
+endif
+ifeq ($(WERROR),1)
+  WARN += -Werror
+endif
+CFLAGS   ?= $(OPT) -std=c11 $(WARN) -MMD -MP
+
+LIB_SRC  := $(wildcard src/util/*.c src/core/*.c src/http/*.c src/http/*/*.c src/json/*.c src/db/*.c)
+APP_SRC  := $(wildcard src/app/*.c)
+UNIT_SRC := $(wildcard tests/unit/*.c tests/unit/*/*.c)
+LIB_OBJ  := $(LIB_SRC:%.c=$(O)/obj/%.o)
+APP_OBJ  := $(APP_SRC:%.c=$(O)/obj/%.o)
+UNIT_OBJ := $(UNIT_SRC:%.c=$(O)/obj/%.o)
+
+all: $(O)/chopin $(O)/libchopin.a
+
+$(O)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(O)/libchopin.a: $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(O)/chopin: $(APP_OBJ) $(O)/libchopin.a
+	$(CC) $(CFLAGS) $(LDOPT) $(STRIP) -o $@ $(APP_OBJ) $(O)/libchopin.a $(LDLIBS)
+
+$(O)/unit-tests: $(UNIT_OBJ) $(O)/libchopin.a
+	$(CC) $(CFLAGS) $(LDOPT) -o $@ $(UNIT_OBJ) $(O)/libchopin.a $(LDLIBS)
+
+$(O)/examples/%: examples/%.c $(O)/libchopin.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDOPT) -o $@ $< $(O)/libchopin.a $(LDLIBS)
+
+debug:
+	$(MAKE) O=build/debug SAN=1 build/debug/chopin build/debug/libchopin.a
+
+deps:
+	@scripts/deps.sh build
+
+run: deps
+	$(MAKE) all
+	./$(O)/chopin
+
+test:
+	@scripts/deps.sh test
+	@tests/run.sh
+
+unit: $(O)/unit-tests
+	./$(O)/unit-tests
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build
+
+.PHONY: all debug deps run test unit format clean
+
+# Feature makefiles (benchmarks, fuzzing) add their own targets here.
+include $(sort $(wildcard mk/*.mk))
+
+-include $(LIB_OBJ:.o=.d) $(APP_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
