@@ -86,6 +86,8 @@ test:
 unit: $(O)/unit-tests
 	./$(O)/unit-tests
 
+$(O)/unit-tests: | $(O)/libchopin.a
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 

@@ -66,19 +66,24 @@ static int selected(const struct test_case *t, int argc, char **argv)
     return 0;
 }
 
+/* setjmp lives in its own frame so no local of main() can be clobbered by longjmp. */
+static int run_one(const struct test_case *t)
+{
+    if (setjmp(on_fail) != 0) return 0;
+    t->fn();
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     int passed = 0, failed = 0;
     for (size_t i = 0; i < ncases; i++) {
-        /* volatile: read after longjmp. */
-        volatile size_t idx = i;
-        const struct test_case *t = &cases[idx];
+        const struct test_case *t = &cases[i];
         if (!selected(t, argc, argv)) continue;
-        if (setjmp(on_fail) == 0) {
-            t->fn();
+        if (run_one(t)) {
             passed++;
         } else {
-            fprintf(stderr, "FAIL %s (%s)\n", cases[idx].name, cases[idx].file);
+            fprintf(stderr, "FAIL %s (%s)\n", t->name, t->file);
             failed++;
         }
     }

@@ -1,0 +1,63 @@
+/* Server configuration: defaults, then a `.env` file in the working directory, then the
+ * environment (which wins over .env), then command-line flags (which win over both).
+ *
+ *   SERVER_MODE   standard | performance (aliases perf, fast)      default standard
+ *   SERVER_HOST   address to bind                                  default 127.0.0.1
+ *   SERVER_PORT   1-65535                                          default 3000
+ *   WORKERS       worker threads, 1-1024                           default: CPUs available
+ *   ENVIRONMENT   development | production                         default development
+ *   BACKLOG       listen backlog                                   default 8192
+ *   MAX_HEAD_SIZE, MAX_HEADERS, MAX_BODY_SIZE                      8192, 100, 1MiB
+ *   HEAD_TIMEOUT, IDLE_TIMEOUT, BODY_TIMEOUT, SEND_TIMEOUT         10s, 15s, 30s, 10s
+ *   REQUEST_TIMEOUT, SHUTDOWN_TIMEOUT                              30s, 10s
+ *   MAX_OUTPUT_BUFFER  pending output at which a connection stops reading, default 1MiB
+ *   DATABASE_URL, DB_POOL_SIZE, CORS_ORIGINS                       see the README
+ *
+ * Durations take an optional unit (ms, s, m; seconds when none); sizes an optional
+ * k/K/KiB, m/M/MiB suffix. */
+#ifndef CHOPIN_CONFIG_H
+#define CHOPIN_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum ch_mode {
+    CH_MODE_STANDARD,
+    CH_MODE_PERFORMANCE,
+};
+
+struct ch_config {
+    enum ch_mode mode;
+    char host[256];
+    int port;
+    int workers;
+    int production; /* ENVIRONMENT=production */
+    int backlog;
+    size_t max_head_size;
+    size_t max_headers;
+    uint64_t max_body_size;
+    size_t max_output;
+    unsigned head_timeout_ms;
+    unsigned idle_timeout_ms;
+    unsigned body_timeout_ms;
+    unsigned send_timeout_ms;
+    unsigned request_timeout_ms;
+    unsigned shutdown_timeout_ms;
+    char database_url[1024]; /* empty: the embedded SQLite file chopin.db */
+    int db_pool_size;
+    char cors_origins[1024]; /* comma-separated; empty or "*": any origin */
+};
+
+/* Fills every field with its default. */
+void ch_config_defaults(struct ch_config *cfg);
+
+/* Loads ./.env (keys not already in the environment are set), then reads the environment and
+ * the flags (--mode, --host, --port, --workers, --help, --version). Returns 0 to go on, 1 when
+ * --help or --version printed its text (exit 0), or CH_EINVAL with a one-line reason in `err`
+ * (the caller prints it and exits with status 2). */
+int ch_config_load(struct ch_config *cfg, int argc, char **argv, char *err, size_t errlen);
+
+/* The usage text printed by --help. */
+const char *ch_config_usage(void);
+
+#endif

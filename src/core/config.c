@@ -1,0 +1,282 @@
+/* Configuration from defaults, .env, the environment and flags. */
+#include <ctype.h>
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "chopin/config.h"
+#include "chopin/error.h"
+
+static int cpus_available(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) == 0) return CPU_COUNT(&set);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+void ch_config_defaults(struct ch_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->mode = CH_MODE_STANDARD;
+    strcpy(cfg->host, "127.0.0.1");
+    cfg->port = 3000;
+    cfg->workers = cpus_available();
+    cfg->backlog = 8192;
+    cfg->max_head_size = 8192;
+    cfg->max_headers = 100;
+    cfg->max_body_size = 1024 * 1024;
+    cfg->max_output = 1024 * 1024;
+    cfg->head_timeout_ms = 10000;
+    cfg->idle_timeout_ms = 15000;
+    cfg->body_timeout_ms = 30000;
+    cfg->send_timeout_ms = 10000;
+    cfg->request_timeout_ms = 30000;
+    cfg->shutdown_timeout_ms = 10000;
+    cfg->db_pool_size = 16;
+}
+
+const char *ch_config_usage(void)
+{
+    return "Usage: chopin [--mode standard|performance] [--host ADDR] [--port N] [--workers N]\n"
+           "\n"
+           "Options override the environment (and ./.env):\n"
+           "  --mode MODE      SERVER_MODE: standard (default) or performance (perf, fast)\n"
+           "  --host ADDR      SERVER_HOST: address to listen on (default 127.0.0.1)\n"
+           "  --port N         SERVER_PORT: port (default 3000)\n"
+           "  --workers N      WORKERS: worker threads (default: CPUs available)\n"
+           "  --help           print this text\n"
+           "  --version        print the version\n"
+           "\n"
+           "Other settings come from the environment: ENVIRONMENT (development|production),\n"
+           "BACKLOG, MAX_HEAD_SIZE, MAX_HEADERS, MAX_BODY_SIZE, MAX_OUTPUT_BUFFER,\n"
+           "HEAD_TIMEOUT, IDLE_TIMEOUT, BODY_TIMEOUT, SEND_TIMEOUT, REQUEST_TIMEOUT,\n"
+           "SHUTDOWN_TIMEOUT, DATABASE_URL, DB_POOL_SIZE, CORS_ORIGINS.\n";
+}
+
+/* KEY=VALUE lines; '#' comments, blank lines, "export " and matching quotes are allowed. */
+static int load_dotenv(const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    char line[4096];
+    int lineno = 0;
+    while (fgets(line, sizeof(line), f)) {
+        lineno++;
+        char *p = line;
+        while (isspace((unsigned char)*p)) p++;
+        if (*p == '\0' || *p == '#') continue;
+        if (strncmp(p, "export ", 7) == 0) p += 7;
+        char *eq = strchr(p, '=');
+        if (!eq) {
+            snprintf(err, errlen, "%s:%d: expected KEY=VALUE", path, lineno);
+            fclose(f);
+            return CH_EINVAL;
+        }
+        char *kend = eq;
+        while (kend > p && isspace((unsigned char)kend[-1])) kend--;
+        *kend = '\0';
+        char *v = eq + 1;
+        while (*v == ' ' || *v == '\t') v++;
+        size_t vl = strcspn(v, "\r\n");
+        while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t')) vl--;
+        v[vl] = '\0';
+        if (vl >= 2 && (v[0] == '"' || v[0] == '\'') && v[vl - 1] == v[0]) {
+            v[vl - 1] = '\0';
+            v++;
+        }
+        if (*p) setenv(p, v, 0); /* the real environment wins */
+    }
+    fclose(f);
+    return 0;
+}
+
+static int bad(char *err, size_t errlen, const char *name, const char *value, const char *want)
+{
+    snprintf(err, errlen, "invalid %s '%s': expected %s", name, value, want);
+    return CH_EINVAL;
+}
+
+static int parse_long(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || !isdigit((unsigned char)s[0]) || v < lo || v > hi)
+        return CH_EINVAL;
+    *out = v;
+    return 0;
+}
+
+static int parse_duration(const char *s, unsigned *ms)
+{
+    char *end;
+    if (!isdigit((unsigned char)s[0])) return CH_EINVAL;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s) return CH_EINVAL;
+    double scale;
+    if (*end == '\0' || strcmp(end, "s") == 0) scale = 1000;
+    else if (strcmp(end, "ms") == 0) scale = 1;
+    else if (strcmp(end, "m") == 0) scale = 60000;
+    else return CH_EINVAL;
+    double r = v * scale;
+    if (r < 1 || r > 86400000.0) return CH_EINVAL;
+    *ms = (unsigned)r;
+    return 0;
+}
+
+static int parse_size(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+    char *end;
+    if (!isdigit((unsigned char)s[0])) return CH_EINVAL;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s) return CH_EINVAL;
+    uint64_t mul;
+    if (*end == '\0') mul = 1;
+    else if (!strcasecmp(end, "k") || !strcmp(end, "KiB")) mul = 1024;
+    else if (!strcasecmp(end, "m") || !strcmp(end, "MiB")) mul = 1024 * 1024;
+    else return CH_EINVAL;
+    if (v > hi / mul || v * mul < lo || v * mul > hi) return CH_EINVAL;
+    *out = v * mul;
+    return 0;
+}
+
+static int set_mode(struct ch_config *cfg, const char *v)
+{
+    if (!strcmp(v, "standard")) cfg->mode = CH_MODE_STANDARD;
+    else if (!strcmp(v, "performance") || !strcmp(v, "perf") || !strcmp(v, "fast"))
+        cfg->mode = CH_MODE_PERFORMANCE;
+    else return CH_EINVAL;
+    return 0;
+}
+
+/* Applies one setting by its environment name. */
+static int apply(struct ch_config *cfg, const char *name, const char *v, char *err, size_t errlen)
+{
+    long l;
+    uint64_t u;
+    if (!strcmp(name, "SERVER_MODE")) {
+        if (set_mode(cfg, v)) return bad(err, errlen, name, v, "standard or performance");
+    } else if (!strcmp(name, "SERVER_HOST")) {
+        if (!*v || strlen(v) >= sizeof(cfg->host)) return bad(err, errlen, name, v, "an address");
+        strcpy(cfg->host, v);
+    } else if (!strcmp(name, "SERVER_PORT")) {
+        if (parse_long(v, 1, 65535, &l)) return bad(err, errlen, name, v, "an integer 1-65535");
+        cfg->port = (int)l;
+    } else if (!strcmp(name, "WORKERS")) {
+        if (parse_long(v, 1, 1024, &l)) return bad(err, errlen, name, v, "an integer 1-1024");
+        cfg->workers = (int)l;
+    } else if (!strcmp(name, "ENVIRONMENT")) {
+        if (!strcmp(v, "production")) cfg->production = 1;
+        else if (!strcmp(v, "development")) cfg->production = 0;
+        else return bad(err, errlen, name, v, "development or production");
+    } else if (!strcmp(name, "BACKLOG")) {
+        if (parse_long(v, 1, 1 << 20, &l)) return bad(err, errlen, name, v, "an integer");
+        cfg->backlog = (int)l;
+    } else if (!strcmp(name, "MAX_HEAD_SIZE")) {
+        if (parse_size(v, 256, 1 << 20, &u)) return bad(err, errlen, name, v, "a size 256-1MiB");
+        cfg->max_head_size = (size_t)u;
+    } else if (!strcmp(name, "MAX_HEADERS")) {
+        if (parse_long(v, 1, 10000, &l)) return bad(err, errlen, name, v, "an integer 1-10000");
+        cfg->max_headers = (size_t)l;
+    } else if (!strcmp(name, "MAX_BODY_SIZE")) {
+        if (parse_size(v, 0, 1ull << 32, &u)) return bad(err, errlen, name, v, "a size");
+        cfg->max_body_size = u;
+    } else if (!strcmp(name, "MAX_OUTPUT_BUFFER")) {
+        if (parse_size(v, 4096, 1ull << 32, &u)) return bad(err, errlen, name, v, "a size");
+        cfg->max_output = (size_t)u;
+    } else if (!strcmp(name, "DATABASE_URL")) {
+        if (strlen(v) >= sizeof(cfg->database_url)) return bad(err, errlen, name, v, "a URL");
+        strcpy(cfg->database_url, v);
+    } else if (!strcmp(name, "DB_POOL_SIZE")) {
+        if (parse_long(v, 1, 512, &l)) return bad(err, errlen, name, v, "an integer 1-512");
+        cfg->db_pool_size = (int)l;
+    } else if (!strcmp(name, "CORS_ORIGINS")) {
+        if (strlen(v) >= sizeof(cfg->cors_origins)) return bad(err, errlen, name, v, "origins");
+        strcpy(cfg->cors_origins, v);
+    } else {
+        static const struct {
+            const char *name;
+            size_t off;
+        } durations[] = {
+            {"HEAD_TIMEOUT", offsetof(struct ch_config, head_timeout_ms)},
+            {"IDLE_TIMEOUT", offsetof(struct ch_config, idle_timeout_ms)},
+            {"BODY_TIMEOUT", offsetof(struct ch_config, body_timeout_ms)},
+            {"SEND_TIMEOUT", offsetof(struct ch_config, send_timeout_ms)},
+            {"REQUEST_TIMEOUT", offsetof(struct ch_config, request_timeout_ms)},
+            {"SHUTDOWN_TIMEOUT", offsetof(struct ch_config, shutdown_timeout_ms)},
+        };
+        for (size_t i = 0; i < sizeof(durations) / sizeof(durations[0]); i++) {
+            if (strcmp(name, durations[i].name) != 0) continue;
+            if (parse_duration(v, (unsigned *)((char *)cfg + durations[i].off)))
+                return bad(err, errlen, name, v, "a duration such as 10s or 500ms");
+            return 0;
+        }
+    }
+    return 0;
+}
+
+static const char *const env_names[] = {
+    "SERVER_MODE",     "SERVER_HOST",     "SERVER_PORT",   "WORKERS",         "ENVIRONMENT",
+    "BACKLOG",         "MAX_HEAD_SIZE",   "MAX_HEADERS",   "MAX_BODY_SIZE",   "MAX_OUTPUT_BUFFER",
+    "HEAD_TIMEOUT",    "IDLE_TIMEOUT",    "BODY_TIMEOUT",  "SEND_TIMEOUT",    "REQUEST_TIMEOUT",
+    "SHUTDOWN_TIMEOUT", "DATABASE_URL",   "DB_POOL_SIZE",  "CORS_ORIGINS",
+};
+
+int ch_config_load(struct ch_config *cfg, int argc, char **argv, char *err, size_t errlen)
+{
+    int rc = load_dotenv(".env", err, errlen);
+    if (rc) return rc;
+    for (size_t i = 0; i < sizeof(env_names) / sizeof(env_names[0]); i++) {
+        const char *v = getenv(env_names[i]);
+        if (v && (rc = apply(cfg, env_names[i], v, err, errlen)) != 0) return rc;
+    }
+    static const struct {
+        const char *flag, *name;
+    } flags[] = {
+        {"--mode", "SERVER_MODE"},
+        {"--host", "SERVER_HOST"},
+        {"--port", "SERVER_PORT"},
+        {"--workers", "WORKERS"},
+    };
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(ch_config_usage(), stdout);
+            return 1;
+        }
+        if (!strcmp(a, "--version")) {
+            printf("chopin %s\n", CH_VERSION);
+            return 1;
+        }
+        size_t k = 0, n = sizeof(flags) / sizeof(flags[0]);
+        const char *value = NULL;
+        for (; k < n; k++) {
+            size_t fl = strlen(flags[k].flag);
+            if (!strncmp(a, flags[k].flag, fl) && a[fl] == '=') {
+                value = a + fl + 1;
+                break;
+            }
+            if (!strcmp(a, flags[k].flag)) {
+                if (i + 1 >= argc) {
+                    snprintf(err, errlen, "option %s needs a value", a);
+                    return CH_EINVAL;
+                }
+                value = argv[++i];
+                break;
+            }
+        }
+        if (k == n) {
+            snprintf(err, errlen, "unknown option '%s' (try --help)", a);
+            return CH_EINVAL;
+        }
+        if ((rc = apply(cfg, flags[k].name, value, err, errlen)) != 0) return rc;
+    }
+    return 0;
+}

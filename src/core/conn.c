@@ -1,0 +1,122 @@
+/* Connection I/O: buffered reads and writes on a non-blocking socket. */
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "chopin/error.h"
+#include "core/conn.h"
+#include "core/worker.h"
+
+static int take_block(struct ch_conn *c, struct ch_buf *b)
+{
+    b->ptr = ch_worker_block_get(c->worker);
+    if (!b->ptr) return CH_ENOMEM;
+    b->cap = CH_BLOCK_SIZE;
+    b->len = 0;
+    return 0;
+}
+
+static void give_back(struct ch_conn *c, struct ch_buf *b)
+{
+    if (b->ptr) ch_worker_block_put(c->worker, b->ptr, b->cap);
+    b->ptr = NULL;
+    b->len = b->cap = 0;
+}
+
+ssize_t ch_conn_read(struct ch_conn *c, size_t limit)
+{
+    struct ch_buf *b = &c->rbuf;
+    if (!b->ptr && take_block(c, b) != 0) return CH_ENOMEM;
+    if (b->len == b->cap) {
+        if (b->cap >= limit) return CH_EBUSY;
+        size_t want = b->cap * 2 < limit ? b->cap * 2 : limit;
+        char *p = realloc(b->ptr, want);
+        if (!p) return CH_ENOMEM;
+        b->ptr = p;
+        b->cap = want;
+    }
+    size_t room = b->cap - b->len;
+    if (room > limit - b->len) room = limit - b->len;
+    ssize_t n = read(c->io.fd, b->ptr + b->len, room);
+    if (n > 0) {
+        b->len += (size_t)n;
+        c->last_io = c->worker->loop.now;
+        /* A short read drained the socket: with edge-triggered epoll the next arrival
+         * brings a new edge, so we can skip the read that would only say EAGAIN. */
+        if ((size_t)n < room) c->flags &= ~CH_CONN_READABLE;
+        return n;
+    }
+    if (n == 0) {
+        c->flags = (c->flags & ~CH_CONN_READABLE) | CH_CONN_PEER_SHUT;
+        return 0;
+    }
+    if (errno == EAGAIN || errno == EINTR) {
+        if (errno == EAGAIN) c->flags &= ~CH_CONN_READABLE;
+        return CH_INCOMPLETE;
+    }
+    c->flags = (c->flags & ~CH_CONN_READABLE) | CH_CONN_PEER_SHUT;
+    return CH_EIO;
+}
+
+void ch_conn_consume(struct ch_conn *c, size_t n)
+{
+    struct ch_buf *b = &c->rbuf;
+    if (n >= b->len) {
+        give_back(c, b);
+        return;
+    }
+    memmove(b->ptr, b->ptr + n, b->len - n);
+    b->len -= n;
+}
+
+int ch_conn_wbuf_prepare(struct ch_conn *c)
+{
+    return c->wbuf.ptr ? 0 : take_block(c, &c->wbuf);
+}
+
+int ch_conn_flush(struct ch_conn *c)
+{
+    struct ch_buf *b = &c->wbuf;
+    while (c->wpos < b->len) {
+        ssize_t n = write(c->io.fd, b->ptr + c->wpos, b->len - c->wpos);
+        if (n > 0) {
+            c->wpos += (size_t)n;
+            c->last_io = c->worker->loop.now;
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EAGAIN) {
+            c->flags &= ~CH_CONN_WRITABLE;
+            /* Keep what is left at the front so the buffer does not creep. */
+            if (c->wpos > b->cap / 2) {
+                memmove(b->ptr, b->ptr + c->wpos, b->len - c->wpos);
+                b->len -= c->wpos;
+                c->wpos = 0;
+            }
+            return CH_INCOMPLETE;
+        }
+        return CH_EIO;
+    }
+    c->wpos = 0;
+    give_back(c, b);
+    return 0;
+}
+
+void ch_conn_close(struct ch_conn *c)
+{
+    if (c->flags & CH_CONN_CLOSED) return;
+    c->flags |= CH_CONN_CLOSED | CH_CONN_PEER_SHUT;
+    c->flags &= ~(CH_CONN_READABLE | CH_CONN_WRITABLE);
+    /* close() also removes the descriptor from the epoll set: it is never duplicated. */
+    close(c->io.fd);
+    c->io.fd = -1;
+    give_back(c, &c->wbuf);
+    c->wpos = 0;
+    ch__worker_conn_closed(c->worker, c);
+}
+
+void ch_conn_unref(struct ch_conn *c)
+{
+    c->refs--;
+    if (c->refs == 0 && (c->flags & CH_CONN_CLOSED)) ch__worker_conn_closed(c->worker, c);
+}

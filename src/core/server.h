@@ -1,0 +1,38 @@
+/* The server: configuration, listeners, worker threads, and the main thread's duties
+ * (signals, the Date cache, graceful shutdown). */
+#ifndef CH_CORE_SERVER_H
+#define CH_CORE_SERVER_H
+
+#include <stdatomic.h>
+
+#include "chopin/config.h"
+#include "core/worker.h"
+
+struct ch_server {
+    const struct ch_config *cfg;
+    const struct ch_proto *proto;
+    void *proto_ctx; /* shared, read-only state of the protocol layer (e.g. the app) */
+    /* Optional per-worker hooks, run on the worker's thread before it serves and after it
+     * drained (e.g. to open and close database pools). init returns 0 or a CH_E* code. */
+    int (*worker_init)(struct ch_worker *w);
+    void (*worker_cleanup)(struct ch_worker *w);
+    int nworkers;
+    struct ch_worker *workers;
+    int shared_fd; /* standard mode's single listening socket, else -1 */
+    _Atomic int stopping;
+    _Atomic int failed_workers;
+};
+
+/* Prepares `s` for `cfg` and `proto`; nothing is opened yet. */
+void ch_server_init(struct ch_server *s, const struct ch_config *cfg,
+                    const struct ch_proto *proto, void *proto_ctx);
+
+/* Opens the listeners, starts the workers and serves until SIGINT or SIGTERM, then drains
+ * within cfg->shutdown_timeout_ms. Returns 0 after a clean shutdown, or a negative CH_E* code
+ * after printing why the server could not start. */
+int ch_server_run(struct ch_server *s);
+
+/* Asks a running server to shut down, as SIGTERM does (for embedding and tests). */
+void ch_server_stop(struct ch_server *s);
+
+#endif

@@ -1,0 +1,325 @@
+/* Worker threads: accepting, the connection pool, the block cache and the timeout sweep. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "chopin/error.h"
+#include "core/server.h"
+#include "core/worker.h"
+#include "util/log.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define POISON(p, n)   ASAN_POISON_MEMORY_REGION((p), (n))
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define POISON(p, n)   ((void)(p), (void)(n))
+#define UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+enum {
+    MAX_CACHED_BLOCKS = 256,
+    MAX_CACHED_CONNS = 4096,
+    ACCEPTS_PER_EVENT = 64,
+    ACCEPT_RETRY_MS = 100,
+};
+
+static struct ch_worker *worker_of_loop(struct ch_loop *l)
+{
+    return l->data;
+}
+
+void *ch_worker_block_get(struct ch_worker *w)
+{
+    if (w->nblocks) {
+        void *p = w->blocks[--w->nblocks];
+        UNPOISON(p, CH_BLOCK_SIZE);
+        return p;
+    }
+    return malloc(CH_BLOCK_SIZE);
+}
+
+void ch_worker_block_put(struct ch_worker *w, void *p, size_t cap)
+{
+    if (cap == CH_BLOCK_SIZE && w->nblocks < w->capblocks) {
+        POISON(p, CH_BLOCK_SIZE);
+        w->blocks[w->nblocks++] = p;
+        return;
+    }
+    free(p);
+}
+
+static struct ch_conn *conn_alloc(struct ch_worker *w)
+{
+    size_t size = w->server->proto->conn_size;
+    struct ch_conn *c = w->free_conns;
+    if (c) {
+        UNPOISON(c, size);
+        w->free_conns = c->next;
+        w->nfree_conns--;
+    } else {
+        c = malloc(size);
+        if (!c) return NULL;
+    }
+    memset(c, 0, size);
+    return c;
+}
+
+static void conn_release(struct ch_worker *w, struct ch_conn *c)
+{
+    if (c->rbuf.ptr) ch_worker_block_put(w, c->rbuf.ptr, c->rbuf.cap);
+    if (c->wbuf.ptr) ch_worker_block_put(w, c->wbuf.ptr, c->wbuf.cap);
+    if (w->nfree_conns < MAX_CACHED_CONNS) {
+        c->next = w->free_conns;
+        w->free_conns = c;
+        w->nfree_conns++;
+        /* Poison all but the link, so a stale pointer to a released connection faults. */
+        POISON((char *)c + sizeof(struct ch_conn), w->server->proto->conn_size -
+                                                       sizeof(struct ch_conn));
+        return;
+    }
+    free(c);
+}
+
+void ch__worker_conn_closed(struct ch_worker *w, struct ch_conn *c)
+{
+    if (c->prev) {
+        c->prev->next = c->next;
+        c->next->prev = c->prev;
+        c->prev = c->next = NULL;
+        w->nconns--;
+    }
+    if (c->refs == 0) {
+        c->next = w->closing;
+        w->closing = c;
+    }
+}
+
+static void after_batch(struct ch_loop *l)
+{
+    struct ch_worker *w = worker_of_loop(l);
+    while (w->closing) {
+        struct ch_conn *c = w->closing;
+        w->closing = c->next;
+        conn_release(w, c);
+    }
+}
+
+static void on_conn_event(struct ch_io *io, uint32_t events)
+{
+    struct ch_conn *c = (struct ch_conn *)io;
+    if (c->flags & CH_CONN_CLOSED) return;
+    if (events & EPOLLIN) c->flags |= CH_CONN_READABLE;
+    if (events & EPOLLOUT) c->flags |= CH_CONN_WRITABLE;
+    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) c->flags |= CH_CONN_PEER_SHUT;
+    /* After an error there may still be bytes to read (a request followed by RST is read in
+     * full before the reset is seen), so reading is left to the protocol. */
+    if (events & (EPOLLHUP | EPOLLERR)) c->flags |= CH_CONN_READABLE | CH_CONN_ERROR;
+    c->worker->server->proto->on_event(c);
+}
+
+static void listen_register(struct ch_worker *w)
+{
+    uint32_t ev = EPOLLIN | (w->own_listener ? 0 : EPOLLEXCLUSIVE);
+    if (!w->listening && ch_loop_add(&w->loop, &w->listen_io, ev) == 0) w->listening = 1;
+}
+
+static void listen_unregister(struct ch_worker *w)
+{
+    if (w->listening) ch_loop_del(&w->loop, &w->listen_io);
+    w->listening = 0;
+}
+
+static void on_accept_retry(struct ch_timer *t)
+{
+    struct ch_worker *w = (struct ch_worker *)((char *)t - offsetof(struct ch_worker, accept_retry));
+    if (!w->draining) listen_register(w);
+}
+
+/* Out of descriptors: a level-triggered listener would wake us forever, so stop watching it
+ * for a while. Pending connections wait in the backlog and are served when fds free up. */
+static void pause_accepting(struct ch_worker *w, int err)
+{
+    static _Atomic int warned;
+    if (atomic_exchange(&warned, 1) == 0)
+        ch_log(CH_LOG_WARN, "accept: %s; pausing accepts for %d ms (further warnings muted)",
+               strerror(err), ACCEPT_RETRY_MS);
+    listen_unregister(w);
+    ch_timer_start(&w->loop, &w->accept_retry, ACCEPT_RETRY_MS, on_accept_retry);
+}
+
+static void on_accept(struct ch_io *io, uint32_t events)
+{
+    struct ch_worker *w = (struct ch_worker *)((char *)io - offsetof(struct ch_worker, listen_io));
+    (void)events;
+    for (int i = 0; i < ACCEPTS_PER_EVENT; i++) {
+        int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            int e = errno;
+            if (e == EAGAIN || e == EINTR) return;
+            if (e == ECONNABORTED || e == EPROTO || e == EPERM) continue;
+            if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) pause_accepting(w, e);
+            else ch_log(CH_LOG_ERROR, "accept: %s", strerror(e));
+            return;
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        struct ch_conn *c = conn_alloc(w);
+        if (!c) {
+            close(fd);
+            pause_accepting(w, ENOMEM);
+            return;
+        }
+        c->io.fd = fd;
+        c->io.cb = on_conn_event;
+        c->worker = w;
+        c->last_io = w->loop.now;
+        c->flags = CH_CONN_WRITABLE;
+        if (ch_loop_add(&w->loop, &c->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) != 0) {
+            close(fd);
+            conn_release(w, c);
+            continue;
+        }
+        c->next = w->live.next;
+        c->prev = &w->live;
+        w->live.next->prev = c;
+        w->live.next = c;
+        w->nconns++;
+        w->server->proto->on_open(c);
+    }
+}
+
+static void on_tick(struct ch_timer *t)
+{
+    struct ch_worker *w = (struct ch_worker *)((char *)t - offsetof(struct ch_worker, tick));
+    const struct ch_proto *p = w->server->proto;
+    struct ch_conn *c = w->live.next, *next;
+    for (; c != &w->live; c = next) {
+        next = c->next; /* on_tick may close c */
+        p->on_tick(c);
+    }
+    ch_timer_start(&w->loop, &w->tick, CH_TICK_MS, on_tick);
+}
+
+static void begin_drain(struct ch_worker *w)
+{
+    if (w->draining) return;
+    w->draining = 1;
+    w->drain_deadline = w->loop.now + w->server->cfg->shutdown_timeout_ms;
+    listen_unregister(w);
+    ch_timer_stop(&w->loop, &w->accept_retry);
+    if (w->own_listener) {
+        close(w->listen_io.fd);
+        w->listen_io.fd = -1;
+    }
+    const struct ch_proto *p = w->server->proto;
+    struct ch_conn *c = w->live.next, *next;
+    for (; c != &w->live; c = next) {
+        next = c->next;
+        p->on_shutdown(c);
+    }
+}
+
+static void on_wake(struct ch_io *io, uint32_t events)
+{
+    struct ch_worker *w = (struct ch_worker *)((char *)io - offsetof(struct ch_worker, wake_io));
+    uint64_t v;
+    (void)events;
+    if (read(io->fd, &v, sizeof(v)) < 0 && errno != EAGAIN) ch_log(CH_LOG_WARN, "eventfd read");
+    begin_drain(w);
+}
+
+void ch_worker_wake(struct ch_worker *w)
+{
+    uint64_t one = 1;
+    if (write(w->wake_io.fd, &one, sizeof(one)) < 0) ch_log(CH_LOG_ERROR, "eventfd write");
+}
+
+int ch_worker_init(struct ch_worker *w, struct ch_server *s, int id)
+{
+    int rc;
+    memset(w, 0, sizeof(*w));
+    w->server = s;
+    w->id = id;
+    w->cpu = -1;
+    w->listen_io.fd = -1;
+    w->live.next = w->live.prev = &w->live;
+    if ((rc = ch_loop_init(&w->loop)) != 0) return rc;
+    w->loop.data = w;
+    w->loop.after_batch = after_batch;
+    w->wake_io.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (w->wake_io.fd < 0) return CH_EIO;
+    w->wake_io.cb = on_wake;
+    w->listen_io.cb = on_accept;
+    w->capblocks = MAX_CACHED_BLOCKS;
+    w->blocks = calloc(w->capblocks, sizeof(void *));
+    if (!w->blocks) return CH_ENOMEM;
+    if (ch_loop_add(&w->loop, &w->wake_io, EPOLLIN) != 0) return CH_EIO;
+    return 0;
+}
+
+static void worker_cleanup(struct ch_worker *w)
+{
+    after_batch(&w->loop);
+    while (w->free_conns) {
+        struct ch_conn *c = w->free_conns;
+        UNPOISON(c, w->server->proto->conn_size);
+        w->free_conns = c->next;
+        free(c);
+    }
+    for (size_t i = 0; i < w->nblocks; i++) {
+        UNPOISON(w->blocks[i], CH_BLOCK_SIZE);
+        free(w->blocks[i]);
+    }
+    free(w->blocks);
+    w->blocks = NULL;
+    close(w->wake_io.fd);
+    if (w->own_listener && w->listen_io.fd >= 0) close(w->listen_io.fd);
+    ch_loop_cleanup(&w->loop);
+}
+
+void *ch_worker_main(void *arg)
+{
+    struct ch_worker *w = arg;
+    struct ch_server *s = w->server;
+    if (w->cpu >= 0) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(w->cpu, &set);
+        pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+    }
+    if (s->proto->worker_init(w) != 0) {
+        atomic_fetch_add(&s->failed_workers, 1);
+        ch_server_stop(s);
+        worker_cleanup(w);
+        return NULL;
+    }
+    if (s->worker_init && s->worker_init(w) != 0) {
+        atomic_fetch_add(&s->failed_workers, 1);
+        ch_server_stop(s);
+        s->proto->worker_cleanup(w);
+        worker_cleanup(w);
+        return NULL;
+    }
+    w->loop.now = ch_now_ms();
+    ch_timer_start(&w->loop, &w->tick, CH_TICK_MS, on_tick);
+    listen_register(w);
+    if (atomic_load(&s->stopping)) begin_drain(w);
+
+    while (!w->draining || (w->nconns > 0 && w->loop.now < w->drain_deadline))
+        ch_loop_run_once(&w->loop, -1);
+
+    /* Past the drain deadline: whatever is left is cut off. */
+    while (w->live.next != &w->live) ch_conn_close(w->live.next);
+    if (s->worker_cleanup) s->worker_cleanup(w);
+    ch_timer_stop(&w->loop, &w->tick);
+    after_batch(&w->loop);
+    s->proto->worker_cleanup(w);
+    worker_cleanup(w);
+    return NULL;
+}

@@ -1,0 +1,35 @@
+/* Internal glue between the HTTP/1.1 engine and the layer that handles requests.
+ *
+ * The engine parses, frames, times out and writes; the application layer (router and
+ * middleware in standard mode) decides what each request gets. */
+#ifndef CH_HTTP_ENGINE_H
+#define CH_HTTP_ENGINE_H
+
+#include "chopin/config.h"
+#include "chopin/request.h"
+#include "core/worker.h"
+
+struct ch_http_app {
+    const struct ch_config *cfg;
+    /* Handles a complete request: must call ch_res_send() now or later (after holding it). */
+    void (*handle)(struct ch_request *req);
+    /* Renders the body of an error the engine answers by itself (400, 413, 431, 408...). */
+    void (*render_error)(const struct ch_http_app *app, int status, const char *message,
+                         struct ch_buf *body, struct ch_str *content_type);
+    void *data;
+};
+
+/* The HTTP/1.1 protocol, for ch_server_init(); its proto_ctx must be a struct ch_http_app. */
+extern const struct ch_proto ch_h1_proto;
+
+/* Writes a complete response for `req` into the connection's output (internal to http/). */
+int ch__h1_write_response(struct ch_request *req);
+
+/* Performance mode's /plaintext and /json, answered without a request object. Returns 1 when
+ * it answered `head` into `out` (a connection's output buffer), 0 to route it normally. */
+int ch__fast_serve(const struct ch_http_head *head, struct ch_buf *out);
+
+/* Appends the status line and the Server and Date headers. */
+int ch__write_status_line(struct ch_buf *out, int status);
+
+#endif

