@@ -68,8 +68,8 @@ static int selected(const struct test_case *t, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    int passed = 0, failed = 0;
-    for (size_t i = 0; i < ncases; i++) {
+    volatile int passed = 0, failed = 0; /* all three are live across setjmp */
+    for (volatile size_t i = 0; i < ncases; i++) {
         /* volatile: read after longjmp. */
         volatile size_t idx = i;
         const struct test_case *t = &cases[idx];
