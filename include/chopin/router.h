@@ -49,7 +49,7 @@
 struct ch_router;
 
 struct ch_route_param {
-    struct ch_str name;  /* points into the router; valid until ch_router_free() */
+    struct ch_str name;  /* points into the router; valid until it is next changed or freed */
     struct ch_str value; /* points into the matched path; raw, not percent-decoded */
 };
 
