@@ -1,0 +1,466 @@
+/* The JSON parser: one forward pass over the text, appending nodes to the tape.
+ *
+ * Containers are tracked on a fixed stack of CH_JSON_MAX_DEPTH entries instead of recursion, so
+ * hostile nesting costs neither C stack nor time. The text is never read outside [src, end):
+ * eight-byte loads happen only while eight bytes remain. */
+#include <stdlib.h>
+
+#include "json/internal.h"
+
+/* Whitespace per RFC 8259: space, tab, LF, CR. */
+static const uint8_t is_space[256] = {['\t'] = 1, ['\n'] = 1, ['\r'] = 1, [' '] = 1};
+
+/* Bytes a string scan stops at: controls, '"', '\\', and 0x80 and above (UTF-8 to check). */
+static const uint8_t string_stop[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+
+/* Failure: where, and why. */
+struct failure {
+    const char *at;
+    const char *reason;
+};
+
+static inline const char *skip_space(const char *p, const char *end)
+{
+    while (p < end && is_space[(unsigned char)*p]) p++;
+    return p;
+}
+
+static inline int hex_value(unsigned c)
+{
+    if (c - '0' < 10) return (int)(c - '0');
+    c |= 0x20;
+    if (c - 'a' < 6) return (int)(c - 'a' + 10);
+    return -1;
+}
+
+/* The code unit of the four hex digits at p, or -1. */
+static inline long hex4(const char *p)
+{
+    long v = 0;
+    for (int i = 0; i < 4; i++) {
+        int h = hex_value((unsigned char)p[i]);
+        if (h < 0) return -1;
+        v = v << 4 | h;
+    }
+    return v;
+}
+
+/* Checks the escape at p (a backslash) and returns the text after it, or NULL. */
+static const char *check_escape(const char *p, const char *end, struct failure *f)
+{
+    if (end - p < 2) {
+        f->at = end, f->reason = "unterminated string";
+        return NULL;
+    }
+    switch (p[1]) {
+    case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't': return p + 2;
+    case 'u': break;
+    default: f->at = p, f->reason = "invalid escape sequence"; return NULL;
+    }
+    long u = end - p >= 6 ? hex4(p + 2) : -1;
+    if (u < 0) {
+        f->at = p, f->reason = "invalid \\u escape";
+        return NULL;
+    }
+    if (u >= 0xdc00 && u <= 0xdfff) {
+        f->at = p, f->reason = "lone surrogate in \\u escape";
+        return NULL;
+    }
+    if (u < 0xd800 || u > 0xdbff) return p + 6;
+    /* A high surrogate must be followed by an escaped low surrogate. */
+    long lo = end - p >= 12 && p[6] == '\\' && p[7] == 'u' ? hex4(p + 8) : -1;
+    if (lo < 0xdc00 || lo > 0xdfff) {
+        f->at = p, f->reason = "lone surrogate in \\u escape";
+        return NULL;
+    }
+    return p + 12;
+}
+
+/* Decodes the already validated string body s[0..len) into dst; returns the decoded length. */
+static size_t unescape(char *dst, const char *s, size_t len)
+{
+    const char *end = s + len;
+    char *d = dst;
+    for (;;) {
+        const char *bs = memchr(s, '\\', (size_t)(end - s));
+        size_t run = (size_t)((bs ? bs : end) - s);
+        memcpy(d, s, run);
+        d += run;
+        if (!bs) return (size_t)(d - dst);
+        s = bs + 2;
+        switch (bs[1]) {
+        case 'b': *d++ = '\b'; continue;
+        case 'f': *d++ = '\f'; continue;
+        case 'n': *d++ = '\n'; continue;
+        case 'r': *d++ = '\r'; continue;
+        case 't': *d++ = '\t'; continue;
+        case 'u': break;
+        default: *d++ = bs[1]; continue; /* '"', '\\', '/' */
+        }
+        unsigned long cp = (unsigned long)hex4(bs + 2);
+        s = bs + 6;
+        if (cp >= 0xd800 && cp <= 0xdbff) {
+            cp = 0x10000 + ((cp - 0xd800) << 10) + ((unsigned long)hex4(bs + 8) - 0xdc00);
+            s = bs + 12;
+        }
+        if (cp < 0x80) {
+            *d++ = (char)cp;
+        } else if (cp < 0x800) {
+            *d++ = (char)(0xc0 | cp >> 6);
+            *d++ = (char)(0x80 | (cp & 0x3f));
+        } else if (cp < 0x10000) {
+            *d++ = (char)(0xe0 | cp >> 12);
+            *d++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+            *d++ = (char)(0x80 | (cp & 0x3f));
+        } else {
+            *d++ = (char)(0xf0 | cp >> 18);
+            *d++ = (char)(0x80 | ((cp >> 12) & 0x3f));
+            *d++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+            *d++ = (char)(0x80 | (cp & 0x3f));
+        }
+    }
+}
+
+/* Parses a string whose opening quote precedes p into *out; returns the text after the closing
+ * quote, or NULL. Unescaped strings stay in the source; others are decoded into the arena. */
+static const char *parse_string(const char *p, const char *end, struct ch_json_value *out,
+                                struct ch_arena *arena, struct failure *f)
+{
+    const char *start = p;
+    int escaped = 0;
+    for (;;) {
+        while (end - p >= 8) {
+            uint64_t m = ch__json_special(ch__json_load64(p), 1);
+            if (m) {
+                p += __builtin_ctzll(m) >> 3;
+                break;
+            }
+            p += 8;
+        }
+        while (p < end && !string_stop[(unsigned char)*p]) p++;
+        if (p == end) {
+            f->at = end, f->reason = "unterminated string";
+            return NULL;
+        }
+        unsigned c = (unsigned char)*p;
+        if (c == '"') break;
+        if (c == '\\') {
+            escaped = 1;
+            if (!(p = check_escape(p, end, f))) return NULL;
+        } else if (c < 0x20) {
+            f->at = p, f->reason = "control character in string";
+            return NULL;
+        } else {
+            unsigned n = ch__json_utf8_seq((const unsigned char *)p, (size_t)(end - p));
+            if (!n) {
+                f->at = p, f->reason = "invalid UTF-8";
+                return NULL;
+            }
+            p += n;
+        }
+    }
+    size_t len = (size_t)(p - start);
+    if (!escaped) {
+        out->tag = CH_JSON_STRING;
+        out->len = (uint32_t)len;
+        out->u.s = start;
+        return p + 1;
+    }
+    char *dst = ch_arena_alloc(arena, len + 1);
+    if (!dst) {
+        f->at = NULL, f->reason = NULL; /* out of memory */
+        return NULL;
+    }
+    len = unescape(dst, start, len);
+    dst[len] = '\0';
+    out->tag = CH_JSON_STRING | CH__JSON_NUL_TERM;
+    out->len = (uint32_t)len;
+    out->u.s = dst;
+    return p + 1;
+}
+
+static inline int is_digit(const char *p, const char *end)
+{
+    return p < end && (unsigned)(*p - '0') < 10;
+}
+
+/* strtod on a copy of the token, which the source does not NUL-terminate. */
+static int slow_double(const char *s, size_t len, struct ch_arena *arena, double *out)
+{
+    char small[128];
+    char *copy = len < sizeof(small) ? small : ch_arena_alloc(arena, len + 1);
+    if (!copy) return CH_ENOMEM;
+    memcpy(copy, s, len);
+    copy[len] = '\0';
+    *out = strtod(copy, NULL);
+    return 0;
+}
+
+/* Parses a number per RFC 8259's grammar into *out; returns the text after it, or NULL. */
+static const char *parse_number(const char *p, const char *end, struct ch_json_value *out,
+                                struct ch_arena *arena, struct failure *f)
+{
+    const char *start = p;
+    int neg = *p == '-';
+    p += neg;
+    if (!is_digit(p, end)) {
+        f->at = p, f->reason = "invalid number";
+        return NULL;
+    }
+    /* The first 19 significant digits go into w; later ones only move the exponent, and
+     * whether any of them is non-zero decides if w is exact. */
+    uint64_t w = 0;
+    int digits = 0, dropped = 0, is_int = 1;
+    int64_t e10 = 0;
+    if (*p == '0') {
+        p++;
+        if (is_digit(p, end)) {
+            f->at = start, f->reason = "leading zero in number";
+            return NULL;
+        }
+    } else {
+        for (; is_digit(p, end); p++) {
+            unsigned d = (unsigned)(*p - '0');
+            if (digits < 19) {
+                w = w * 10 + d;
+                digits++;
+            } else {
+                e10++;
+                dropped |= d != 0;
+            }
+        }
+    }
+    if (p < end && *p == '.') {
+        is_int = 0;
+        p++;
+        if (!is_digit(p, end)) {
+            f->at = p, f->reason = "digit expected after the decimal point";
+            return NULL;
+        }
+        for (; is_digit(p, end); p++) {
+            unsigned d = (unsigned)(*p - '0');
+            if (digits < 19) {
+                if (w != 0 || d != 0) {
+                    w = w * 10 + d;
+                    digits++;
+                }
+                e10--;
+            } else {
+                dropped |= d != 0;
+            }
+        }
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        is_int = 0;
+        p++;
+        int eneg = 0;
+        if (p < end && (*p == '+' || *p == '-')) eneg = *p++ == '-';
+        if (!is_digit(p, end)) {
+            f->at = p, f->reason = "digit expected in exponent";
+            return NULL;
+        }
+        int64_t x = 0;
+        for (; is_digit(p, end); p++)
+            if (x < 100000000) x = x * 10 + (*p - '0');
+        e10 += eneg ? -x : x;
+    }
+
+    if (is_int && e10 == 0 && (neg ? w <= (uint64_t)INT64_MAX + 1 : w <= (uint64_t)INT64_MAX) &&
+        !(neg && w == 0)) {
+        out->tag = CH_JSON_INT;
+        out->u.i = neg ? (int64_t)(0 - w) : (int64_t)w;
+        return p;
+    }
+
+    double d;
+    int rc;
+    if (w == 0) {
+        d = 0.0;
+        rc = 1;
+    } else {
+        int e = e10 < -100000 ? -100000 : e10 > 100000 ? 100000 : (int)e10;
+        rc = ch__json_decimal_to_double(w, e, &d);
+        if (rc == 1 && dropped) {
+            /* The exact value lies between w and w + 1 units; agree or ask strtod. */
+            double d2;
+            if (ch__json_decimal_to_double(w + 1, e, &d2) != 1 || d2 != d) rc = 0;
+        }
+    }
+    if (rc == 0 && slow_double(neg ? start + 1 : start, (size_t)(p - start) - (size_t)neg, arena,
+                               &d) != 0) {
+        f->at = NULL, f->reason = NULL;
+        return NULL;
+    }
+    if (rc < 0 || d > 1.7976931348623157e308) {
+        f->at = start, f->reason = "number out of range";
+        return NULL;
+    }
+    out->tag = CH_JSON_DOUBLE;
+    out->u.d = neg ? -d : d;
+    return p;
+}
+
+/* Fills *err for a failure at `at`: line and column are counted up to it. */
+static void locate(const char *src, const char *at, const char *reason, struct ch_json_error *err)
+{
+    if (!err) return;
+    uint32_t line = 1, column = 1;
+    for (const char *q = src; q < at; q++) {
+        if (*q == '\n') {
+            line++;
+            column = 1;
+        } else if (((unsigned char)*q & 0xc0) != 0x80) {
+            column++;
+        }
+    }
+    err->reason = reason;
+    err->line = line;
+    err->column = column;
+    err->offset = (size_t)(at - src);
+}
+
+/* Doubles the tape inside the arena (the old copy is abandoned to it). */
+static struct ch_json_value *grow(struct ch_arena *arena, struct ch_json_value *tape, size_t n,
+                                  size_t *cap)
+{
+    struct ch_json_value *t = ch_arena_alloc(arena, *cap * 2 * sizeof(*t));
+    if (!t) return NULL;
+    memcpy(t, tape, n * sizeof(*t));
+    *cap *= 2;
+    return t;
+}
+
+int ch_json_parse(const char *src, size_t len, struct ch_arena *arena,
+                  const struct ch_json_value **root, struct ch_json_error *err)
+{
+    if (len > UINT32_MAX) return CH_ERANGE;
+    const char *p = src, *end = src + len;
+    /* Compact documents average well over eight bytes a node; the tape doubles if not. */
+    size_t cap = len / 8 + 8, n = 0;
+    struct ch_json_value *t = ch_arena_alloc(arena, cap * sizeof(*t));
+    if (!t) return CH_ENOMEM;
+    uint32_t open[CH_JSON_MAX_DEPTH];  /* tape index of each open container */
+    uint32_t count[CH_JSON_MAX_DEPTH]; /* its children so far */
+    int depth = 0;
+    struct failure f = {NULL, NULL};
+
+value:
+    p = skip_space(p, end);
+    if (p == end) goto truncated;
+    if (n + 1 >= cap && !(t = grow(arena, t, n, &cap))) return CH_ENOMEM;
+    switch (*p) {
+    case '"':
+        if (!(p = parse_string(p + 1, end, &t[n], arena, &f))) goto failed;
+        n++;
+        goto after_value;
+    case '-': case '0': case '1': case '2': case '3': case '4': case '5': case '6': case '7':
+    case '8': case '9':
+        if (!(p = parse_number(p, end, &t[n], arena, &f))) goto failed;
+        n++;
+        goto after_value;
+    case '{':
+    case '[': {
+        if (depth == CH_JSON_MAX_DEPTH) {
+            f.at = p, f.reason = "nesting too deep";
+            goto failed;
+        }
+        int obj = *p == '{';
+        t[n].tag = obj ? CH_JSON_OBJECT : CH_JSON_ARRAY;
+        open[depth] = (uint32_t)n;
+        count[depth++] = 0;
+        n++;
+        p = skip_space(p + 1, end);
+        if (p < end && *p == (obj ? '}' : ']')) {
+            p++;
+            goto close;
+        }
+        if (obj) goto key;
+        goto value;
+    }
+    case 't':
+        if (end - p < 4 || memcmp(p, "true", 4) != 0) goto bad_literal;
+        t[n].tag = CH_JSON_BOOL, t[n++].u.i = 1, p += 4;
+        goto after_value;
+    case 'f':
+        if (end - p < 5 || memcmp(p, "false", 5) != 0) goto bad_literal;
+        t[n].tag = CH_JSON_BOOL, t[n++].u.i = 0, p += 5;
+        goto after_value;
+    case 'n':
+        if (end - p < 4 || memcmp(p, "null", 4) != 0) goto bad_literal;
+        t[n].tag = CH_JSON_NULL, t[n++].u.i = 0, p += 4;
+        goto after_value;
+    default: f.at = p, f.reason = "expected a value"; goto failed;
+    }
+
+after_value:
+    if (depth == 0) goto done;
+    count[depth - 1]++;
+    p = skip_space(p, end);
+    if (p == end) goto truncated;
+    if (*p == ',') {
+        p++;
+        if (ch__json_type(&t[open[depth - 1]]) == CH_JSON_ARRAY) goto value;
+        p = skip_space(p, end);
+        goto key;
+    }
+    if (*p == (ch__json_type(&t[open[depth - 1]]) == CH_JSON_ARRAY ? ']' : '}')) {
+        p++;
+        goto close;
+    }
+    f.at = p;
+    f.reason = ch__json_type(&t[open[depth - 1]]) == CH_JSON_ARRAY ? "expected ',' or ']'"
+                                                                   : "expected ',' or '}'";
+    goto failed;
+
+close: {
+    struct ch_json_value *c = &t[open[--depth]];
+    c->len = count[depth];
+    c->u.span = n - open[depth];
+    goto after_value;
+}
+
+key:
+    if (p == end) goto truncated;
+    if (*p != '"') {
+        f.at = p, f.reason = "expected a string key";
+        goto failed;
+    }
+    if (n + 2 >= cap && !(t = grow(arena, t, n, &cap))) return CH_ENOMEM;
+    if (!(p = parse_string(p + 1, end, &t[n], arena, &f))) goto failed;
+    n++;
+    p = skip_space(p, end);
+    if (p == end) goto truncated;
+    if (*p != ':') {
+        f.at = p, f.reason = "expected ':'";
+        goto failed;
+    }
+    p++;
+    goto value;
+
+done:
+    p = skip_space(p, end);
+    if (p != end) {
+        f.at = p, f.reason = "unexpected data after the value";
+        goto failed;
+    }
+    *root = t;
+    return 0;
+
+bad_literal:
+    f.at = p, f.reason = "invalid literal";
+    goto failed;
+truncated:
+    f.at = end, f.reason = "unexpected end of input";
+failed:
+    if (!f.reason) return CH_ENOMEM;
+    locate(src, f.at, f.reason, err);
+    return CH_EINVAL;
+}
