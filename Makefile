@@ -51,19 +51,28 @@ UNIT_OBJ := $(UNIT_SRC:%.c=$(O)/obj/%.o)
 
 all: $(O)/chopin $(O)/libchopin.a
 
+# V=1 shows the full commands.
+ifneq ($(V),1)
+  Q := @
+endif
+
 $(O)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(O)/libchopin.a: $(LIB_OBJ)
 	@rm -f $@
-	$(AR) rcs $@ $^
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)$(AR) rcs $@ $^
 
 $(O)/chopin: $(APP_OBJ) $(O)/libchopin.a
-	$(CC) $(CFLAGS) $(LDOPT) $(STRIP) -o $@ $(APP_OBJ) $(O)/libchopin.a $(LDLIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDOPT) $(STRIP) -o $@ $(APP_OBJ) $(O)/libchopin.a $(LDLIBS)
 
 $(O)/unit-tests: $(UNIT_OBJ) $(O)/libchopin.a
-	$(CC) $(CFLAGS) $(LDOPT) -o $@ $(UNIT_OBJ) $(O)/libchopin.a $(LDLIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDOPT) -o $@ $(UNIT_OBJ) $(O)/libchopin.a $(LDLIBS)
 
 $(O)/examples/%: examples/%.c $(O)/libchopin.a
 	@mkdir -p $(dir $@)

@@ -19,6 +19,8 @@
 
 #define CH_MAX_PARAMS 16
 
+struct ch_json_writer;
+
 struct ch_param {
     struct ch_str name;
     struct ch_str value; /* percent-decoded (path parameters) or as sent */
@@ -51,9 +53,10 @@ struct ch_request {
     /* Filled by the router (standard mode and non-fast routes). */
     struct ch_param params[CH_MAX_PARAMS];
     size_t num_params;
-    struct ch_str route; /* the matched route pattern, e.g. "/users/:id" */
-    void *state;         /* the application state given to the app */
-    void *user;          /* free for middleware and handlers */
+    struct ch_str route;      /* the matched route pattern, e.g. "/users/:id" */
+    struct ch_str request_id; /* set by the request-id middleware */
+    void *state;              /* the application state given to the app */
+    void *user;               /* free for middleware and handlers */
 
     /* Private. */
     void *_conn;
@@ -66,6 +69,13 @@ struct ch_request {
     unsigned _sent : 1;
     unsigned _keep_alive : 1;
     void *_app;
+    const void *_route;  /* the framework's route (handler and middleware chain) */
+    unsigned _mw_ran;    /* middleware whose before() ran, so their after() runs too */
+    void *_query;        /* parsed query string, on first use */
+    struct ch_json_writer *_json; /* an open body writer, see chopin/respond.h */
+    int _envelope;       /* the body is a success envelope to close before sending */
+    int _failure;        /* what a failed handler returned, for the recovery middleware */
+    void *_log_t0;       /* the access log's start time */
 };
 
 /* The first header named `name` (case-insensitive), or NULL. */

@@ -13,6 +13,8 @@ struct ch_http_app {
     const struct ch_config *cfg;
     /* Handles a complete request: must call ch_res_send() now or later (after holding it). */
     void (*handle)(struct ch_request *req);
+    /* Runs just before a response is serialized (middleware after-hooks); may be NULL. */
+    void (*before_send)(struct ch_request *req);
     /* Renders the body of an error the engine answers by itself (400, 413, 431, 408...). */
     void (*render_error)(const struct ch_http_app *app, int status, const char *message,
                          struct ch_buf *body, struct ch_str *content_type);

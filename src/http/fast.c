@@ -1,6 +1,7 @@
 /* Performance mode's two benchmark endpoints, answered straight into the output buffer:
  * no request object, no routing, no middleware, no allocation. */
 #include "chopin/error.h"
+#include "chopin/json.h"
 #include "http/engine.h"
 #include "util/date.h"
 
@@ -32,25 +33,45 @@ static int plaintext(struct ch_buf *out)
     return 0;
 }
 
-/* The TechEmpower rule: the JSON body is serialized for each request, not cached. */
+/* The TechEmpower rule: the JSON body is serialized for each request, not cached. It is written
+ * straight after the head; Content-Length is reserved with two digits (the body is 27 bytes)
+ * and the body moved in the unlikely case its length needs another width. */
 static int json(struct ch_buf *out)
 {
     if (ch_buf_reserve(out, 192) != 0) return CH_ENOMEM;
+    size_t start = out->len;
     char *p = out->ptr + out->len;
     PUT(p, "HTTP/1.1 200 OK\r\nServer: chopin\r\nContent-Type: application/json\r\n"
            "Date: ");
     put(&p, ch_date_get(), CH_DATE_LEN);
     PUT(p, "\r\nContent-Length: ");
-    char *len_at = p;
+    size_t len_at = (size_t)(p - out->ptr);
     PUT(p, "00\r\n\r\n");
     out->len = (size_t)(p - out->ptr);
-    size_t body_start = out->len;
-    /* Placeholder until the JSON writer lands. */
-    ch_buf_append_cstr(out, "{\"message\":\"Hello, World!\"}");
-    size_t blen = out->len - body_start;
-    len_at = out->ptr + (len_at - (out->ptr + 0)); /* buffer did not move: reserved above */
-    len_at[0] = (char)('0' + blen / 10);
-    len_at[1] = (char)('0' + blen % 10);
+    size_t body_at = out->len;
+
+    struct ch_json_writer w;
+    ch_json_writer_init(&w, out);
+    ch_json_object_begin(&w);
+    ch_json_key(&w, "message");
+    ch_json_string(&w, "Hello, World!");
+    ch_json_object_end(&w);
+    if (ch_json_writer_finish(&w) != 0) {
+        out->len = start;
+        return CH_ENOMEM;
+    }
+    size_t blen = out->len - body_at;
+    char digits[20];
+    size_t nd = ch_u64_to_dec(digits, blen);
+    if (nd != 2) {
+        if (ch_buf_reserve(out, nd) != 0) {
+            out->len = start;
+            return CH_ENOMEM;
+        }
+        memmove(out->ptr + len_at + nd, out->ptr + len_at + 2, out->len - len_at - 2);
+        out->len = out->len + nd - 2;
+    }
+    memcpy(out->ptr + len_at, digits, nd);
     return 0;
 }
 

@@ -173,6 +173,8 @@ static void dispatch(struct h1_conn *hc, const char *head, size_t head_len, stru
     r->_sent = 0;
     r->_keep_alive = h.keep_alive && !hc->draining;
     r->_app = (void *)app_of(c);
+    r->_route = NULL;
+    r->_mw_ran = 0;
     if (!r->_keep_alive) hc->closing = 1;
     hc->req = r;
     c->refs++;
@@ -202,6 +204,8 @@ int ch_res_send(struct ch_request *r)
     int rc = 0;
     if (hc->base.flags & CH_CONN_CLOSED) rc = CH_ECLOSED;
     else {
+        const struct ch_http_app *app = r->_app;
+        if (app->before_send) app->before_send(r);
         if (r->res.close || hc->draining) hc->closing = 1;
         r->_keep_alive = r->_keep_alive && !hc->closing;
         rc = ch__h1_write_response(r);

@@ -1,0 +1,108 @@
+/* The application: routes, groups, middleware, state, and running the server.
+ *
+ *     static int hello(struct ch_request *req)
+ *     {
+ *         ch_json_string(ch_json_ok(req), "Hello, World!");
+ *         return ch_respond(req, 200);
+ *     }
+ *
+ *     int main(int argc, char **argv)
+ *     {
+ *         struct ch_app *app = ch_app_new();
+ *         ch_app_use_defaults(app);
+ *         ch_get(app, "/hello", hello);
+ *         return ch_app_run(app, argc, argv);
+ *     }
+ *
+ * Handlers return 0 once they have answered (ch_respond(), ch_error(), ...) or once they hold
+ * the request for asynchronous work (ch_request_hold(), answered later on the same worker).
+ * Any other return, or returning without doing either, is a handler failure: the client gets
+ * the 500 INTERNAL_ERROR envelope and the connection stays usable.
+ *
+ * Routes and middleware are registered before ch_app_run() and never change afterwards; the
+ * routing table is then read by every worker without locks. */
+#ifndef CHOPIN_APP_H
+#define CHOPIN_APP_H
+
+#include "config.h"
+#include "request.h"
+
+struct ch_app;
+struct ch_group;
+struct ch_worker;
+
+typedef int (*ch_handler_fn)(struct ch_request *req);
+
+/* Middleware: before() runs in registration order (global first, then the group's); returning
+ * non-zero or answering the request stops the chain, and the handler does not run. after()
+ * runs, in reverse order, for every middleware whose before() ran, just before the response is
+ * written, whoever produced it (handler, middleware, a timeout, a 404). Either may be NULL. */
+struct ch_middleware {
+    const char *name;
+    int (*before)(struct ch_request *req, void *arg);
+    void (*after)(struct ch_request *req, void *arg);
+    void *arg;
+};
+
+/* A new application with no routes and no middleware; NULL when out of memory. */
+struct ch_app *ch_app_new(void);
+
+/* Releases the application (after ch_app_run() returned). */
+void ch_app_free(struct ch_app *app);
+
+/* The configuration ch_app_run() will use: defaults until ch_app_configure() loads the
+ * environment and flags. Adjust it between the two calls. */
+struct ch_config *ch_app_config(struct ch_app *app);
+
+/* The state pointer handed to every request as req->state. */
+void ch_app_set_state(struct ch_app *app, void *state);
+
+/* Adds global middleware (copied); it runs for every request, matched or not. */
+int ch_app_use(struct ch_app *app, struct ch_middleware mw);
+
+/* Adds the standard stack: request id, access log (development only), CORS (CORS_ORIGINS),
+ * recovery, and the per-request timeout (REQUEST_TIMEOUT). */
+int ch_app_use_defaults(struct ch_app *app);
+
+/* Registers `handler` for the methods in `methods` (CH_METHOD_BIT() values, or CH_ANY) on
+ * `pattern` ("/users/:id", "/files/\*path"; see chopin/router.h for the syntax). Returns 0 or
+ * a CH_E* code; the first failure is also kept and makes ch_app_run() fail loudly. */
+int ch_route(struct ch_app *app, unsigned methods, const char *pattern, ch_handler_fn handler);
+
+int ch_get(struct ch_app *app, const char *pattern, ch_handler_fn handler);
+int ch_post(struct ch_app *app, const char *pattern, ch_handler_fn handler);
+int ch_put(struct ch_app *app, const char *pattern, ch_handler_fn handler);
+int ch_patch(struct ch_app *app, const char *pattern, ch_handler_fn handler);
+int ch_delete(struct ch_app *app, const char *pattern, ch_handler_fn handler);
+int ch_any(struct ch_app *app, const char *pattern, ch_handler_fn handler);
+
+/* A group of routes under `prefix` ("/api/v1") with its own middleware, which runs after the
+ * global middleware and after the enclosing groups'. Owned by the app; NULL on failure. */
+struct ch_group *ch_group_new(struct ch_app *app, const char *prefix);
+struct ch_group *ch_group_sub(struct ch_group *parent, const char *prefix);
+int ch_group_use(struct ch_group *g, struct ch_middleware mw);
+int ch_group_route(struct ch_group *g, unsigned methods, const char *pattern,
+                   ch_handler_fn handler);
+
+/* Hooks run on each worker's thread before it serves and after it drained (e.g. to open and
+ * close a database pool); start returns 0 or a CH_E* code, which stops the server. */
+void ch_app_on_worker(struct ch_app *app, int (*start)(struct ch_worker *w, void *arg),
+                      void (*stop)(struct ch_worker *w, void *arg), void *arg);
+
+/* Loads ./.env, the environment and the flags into the configuration (see chopin/config.h).
+ * Returns 0, 1 after --help or --version, or 2 after printing a one-line error. */
+int ch_app_configure(struct ch_app *app, int argc, char **argv);
+
+/* Serves until SIGINT or SIGTERM, then drains. Returns the process exit status: 0 after a clean
+ * shutdown, 1 when the server could not start (the reason is printed). */
+int ch_app_serve(struct ch_app *app);
+
+/* ch_app_configure() then ch_app_serve(): the whole main() of most programs. */
+int ch_app_run(struct ch_app *app, int argc, char **argv);
+
+/* Routes, for documentation generators: the number registered and the i-th one's pattern,
+ * methods and handler (NULL past the end). */
+size_t ch_app_route_count(const struct ch_app *app);
+const char *ch_app_route_info(const struct ch_app *app, size_t i, unsigned *methods);
+
+#endif

@@ -1,0 +1,70 @@
+/* The chopin binary's own endpoints: the TechEmpower plaintext and JSON tests (performance mode
+ * answers these two before routing; these handlers serve standard mode, HEAD, HTTP/1.0 and
+ * Connection: close), the welcome page, the OpenAPI document and an echo endpoint. */
+#include <stdlib.h>
+
+#include <chopin/chopin.h>
+#include <chopin/openapi.h>
+
+#include "basic.h"
+
+static struct ch_buf api_docs;
+
+static int plaintext(struct ch_request *req)
+{
+    return ch_respond_text(req, 200, "text/plain", CH_STR("Hello, World!"));
+}
+
+static int json(struct ch_request *req)
+{
+    struct ch_json_writer *w = ch_json_begin(req);
+    ch_json_object_begin(w);
+    ch_json_key(w, "message");
+    ch_json_string(w, "Hello, World!");
+    ch_json_object_end(w);
+    return ch_respond(req, 200);
+}
+
+static int welcome(struct ch_request *req)
+{
+    struct ch_json_writer *w = ch_json_begin(req);
+    ch_json_object_begin(w);
+    ch_json_key(w, "message");
+    ch_json_string(w, "Welcome to Chopin! \xf0\x9f\x8e\xb9");
+    ch_json_key(w, "docs");
+    ch_json_string(w, "/api-docs");
+    ch_json_key(w, "status");
+    ch_json_string(w, "running");
+    ch_json_object_end(w);
+    return ch_respond(req, 200);
+}
+
+static int docs(struct ch_request *req)
+{
+    return ch_respond_text(req, 200, "application/json", ch_str_make(api_docs.ptr, api_docs.len));
+}
+
+/* Echoes the body with its Content-Type: handy to check framing by hand (curl --data ...). */
+static int echo(struct ch_request *req)
+{
+    struct ch_str ct = ch_header(req, "Content-Type");
+    char *type = ct.ptr ? ch_arena_strndup(&req->arena, ct.ptr, ct.len) : NULL;
+    return ch_respond_text(req, 200, type ? type : "application/octet-stream", req->body);
+}
+
+int basic_register(struct ch_app *app)
+{
+    int rc = 0;
+    rc = rc ? rc : ch_get(app, "/plaintext", plaintext);
+    rc = rc ? rc : ch_get(app, "/json", json);
+    rc = rc ? rc : ch_get(app, "/", welcome);
+    rc = rc ? rc : ch_get(app, "/api-docs", docs);
+    rc = rc ? rc : ch_post(app, "/echo", echo);
+    return rc;
+}
+
+int basic_render_docs(struct ch_app *app)
+{
+    ch_buf_init(&api_docs);
+    return ch_openapi_render(app, "Chopin", CH_VERSION, &api_docs);
+}

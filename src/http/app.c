@@ -1,0 +1,392 @@
+/* The application: registration, dispatch through middleware to handlers, and running. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "chopin/error.h"
+#include "chopin/middleware.h"
+#include "chopin/respond.h"
+#include "core/server.h"
+#include "http/app.h"
+#include "util/log.h"
+
+static void app_handle(struct ch_request *req);
+static void app_before_send(struct ch_request *req);
+static int fallback_handler(struct ch_request *req);
+
+static void render_error(const struct ch_http_app *h, int status, const char *message,
+                         struct ch_buf *body, struct ch_str *content_type)
+{
+    (void)h;
+    ch__envelope_error(body, ch__status_code(status), message, NULL);
+    *content_type = CH_STR("application/json");
+}
+
+struct ch_app *ch_app_new(void)
+{
+    struct ch_app *app = calloc(1, sizeof(*app));
+    if (!app) return NULL;
+    app->router = ch_router_new();
+    if (!app->router) {
+        free(app);
+        return NULL;
+    }
+    ch_config_defaults(&app->cfg);
+    app->http.cfg = &app->cfg;
+    app->http.handle = app_handle;
+    app->http.before_send = app_before_send;
+    app->http.render_error = render_error;
+    app->http.data = app;
+    app->routes_tail = &app->routes;
+    app->fallback.handler = fallback_handler;
+    return app;
+}
+
+void ch_app_free(struct ch_app *app)
+{
+    if (!app) return;
+    ch_router_free(app->router);
+    while (app->groups) {
+        struct ch_group *g = app->groups;
+        app->groups = g->next;
+        free(g->prefix);
+        free(g);
+    }
+    while (app->routes) {
+        struct ch_app_route *r = app->routes;
+        app->routes = r->next;
+        free(r->chain);
+        free(r->pattern);
+        free(r);
+    }
+    free(app->fallback.chain);
+    free(app);
+}
+
+struct ch_config *ch_app_config(struct ch_app *app)
+{
+    return &app->cfg;
+}
+
+void ch_app_set_state(struct ch_app *app, void *state)
+{
+    app->state = state;
+}
+
+static int note_error(struct ch_app *app, int rc, const char *pattern)
+{
+    if (rc != 0 && app->first_error == 0) {
+        app->first_error = rc;
+        app->first_error_pattern = pattern;
+    }
+    return rc;
+}
+
+int ch_app_use(struct ch_app *app, struct ch_middleware mw)
+{
+    if (app->nmw == CH_APP_MAX_MIDDLEWARE) return note_error(app, CH_ERANGE, "(middleware)");
+    app->mw[app->nmw++] = mw;
+    return 0;
+}
+
+int ch_app_use_defaults(struct ch_app *app)
+{
+    int rc = 0;
+    rc |= ch_app_use(app, ch_mw_request_id());
+    rc |= ch_app_use(app, ch_mw_access_log());
+    rc |= ch_app_use(app, ch_mw_cors(NULL));
+    rc |= ch_app_use(app, ch_mw_recovery());
+    rc |= ch_app_use(app, ch_mw_timeout(0));
+    return rc ? CH_ERANGE : 0;
+}
+
+static char *join(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    /* "/api" + "/" is "/api/"; "/api" + "/notes" is "/api/notes". */
+    char *s = malloc(la + lb + 1);
+    if (!s) return NULL;
+    memcpy(s, a, la);
+    memcpy(s + la, b, lb + 1);
+    return s;
+}
+
+static int add_route(struct ch_app *app, struct ch_group *g, unsigned methods, const char *pattern,
+                     ch_handler_fn handler)
+{
+    if (!handler || !pattern) return note_error(app, CH_EINVAL, pattern ? pattern : "(null)");
+    struct ch_app_route *r = calloc(1, sizeof(*r));
+    if (!r) return note_error(app, CH_ENOMEM, pattern);
+    r->pattern = g ? join(g->prefix, pattern) : strdup(pattern);
+    r->handler = handler;
+    r->group = g;
+    r->methods = methods;
+    int rc = r->pattern ? ch_router_add(app->router, methods, r->pattern, r) : CH_ENOMEM;
+    if (rc != 0) {
+        note_error(app, rc, pattern);
+        free(r->pattern);
+        free(r);
+        return rc;
+    }
+    *app->routes_tail = r;
+    app->routes_tail = &r->next;
+    app->nroutes++;
+    return 0;
+}
+
+int ch_route(struct ch_app *app, unsigned methods, const char *pattern, ch_handler_fn handler)
+{
+    return add_route(app, NULL, methods, pattern, handler);
+}
+
+int ch_get(struct ch_app *app, const char *pattern, ch_handler_fn handler)
+{
+    return ch_route(app, CH_METHOD_BIT(CH_GET), pattern, handler);
+}
+
+int ch_post(struct ch_app *app, const char *pattern, ch_handler_fn handler)
+{
+    return ch_route(app, CH_METHOD_BIT(CH_POST), pattern, handler);
+}
+
+int ch_put(struct ch_app *app, const char *pattern, ch_handler_fn handler)
+{
+    return ch_route(app, CH_METHOD_BIT(CH_PUT), pattern, handler);
+}
+
+int ch_patch(struct ch_app *app, const char *pattern, ch_handler_fn handler)
+{
+    return ch_route(app, CH_METHOD_BIT(CH_PATCH), pattern, handler);
+}
+
+int ch_delete(struct ch_app *app, const char *pattern, ch_handler_fn handler)
+{
+    return ch_route(app, CH_METHOD_BIT(CH_DELETE), pattern, handler);
+}
+
+int ch_any(struct ch_app *app, const char *pattern, ch_handler_fn handler)
+{
+    return ch_route(app, CH_ANY, pattern, handler);
+}
+
+static struct ch_group *group_new(struct ch_app *app, struct ch_group *parent, const char *prefix)
+{
+    struct ch_group *g = calloc(1, sizeof(*g));
+    if (!g) {
+        note_error(app, CH_ENOMEM, prefix);
+        return NULL;
+    }
+    g->app = app;
+    g->parent = parent;
+    g->prefix = join(parent ? parent->prefix : "", prefix);
+    if (!g->prefix) {
+        free(g);
+        note_error(app, CH_ENOMEM, prefix);
+        return NULL;
+    }
+    g->next = app->groups;
+    app->groups = g;
+    return g;
+}
+
+struct ch_group *ch_group_new(struct ch_app *app, const char *prefix)
+{
+    return group_new(app, NULL, prefix);
+}
+
+struct ch_group *ch_group_sub(struct ch_group *parent, const char *prefix)
+{
+    return group_new(parent->app, parent, prefix);
+}
+
+int ch_group_use(struct ch_group *g, struct ch_middleware mw)
+{
+    if (g->nmw == CH_APP_MAX_MIDDLEWARE) return note_error(g->app, CH_ERANGE, g->prefix);
+    g->mw[g->nmw++] = mw;
+    return 0;
+}
+
+int ch_group_route(struct ch_group *g, unsigned methods, const char *pattern, ch_handler_fn handler)
+{
+    return add_route(g->app, g, methods, pattern, handler);
+}
+
+void ch_app_on_worker(struct ch_app *app, int (*start)(struct ch_worker *w, void *arg),
+                      void (*stop)(struct ch_worker *w, void *arg), void *arg)
+{
+    app->worker_start = start;
+    app->worker_stop = stop;
+    app->worker_arg = arg;
+}
+
+size_t ch_app_route_count(const struct ch_app *app)
+{
+    return app->nroutes;
+}
+
+const char *ch_app_route_info(const struct ch_app *app, size_t i, unsigned *methods)
+{
+    const struct ch_app_route *r = app->routes;
+    while (r && i--) r = r->next;
+    if (!r) return NULL;
+    if (methods) *methods = r->methods;
+    return r->pattern;
+}
+
+/* Flattens global + enclosing groups' + the group's middleware into one array per route, so a
+ * request walks a plain array. */
+static int build_chain(struct ch_app *app, struct ch_app_route *r)
+{
+    const struct ch_group *path[64];
+    size_t depth = 0, n = app->nmw;
+    for (const struct ch_group *g = r->group; g && depth < 64; g = g->parent) {
+        path[depth++] = g;
+        n += g->nmw;
+    }
+    r->chain = calloc(n ? n : 1, sizeof(*r->chain));
+    if (!r->chain) return CH_ENOMEM;
+    size_t k = 0;
+    for (size_t i = 0; i < app->nmw; i++) r->chain[k++] = &app->mw[i];
+    while (depth--)
+        for (size_t i = 0; i < path[depth]->nmw; i++) r->chain[k++] = &path[depth]->mw[i];
+    r->nchain = k;
+    return 0;
+}
+
+/* Decodes the router's raw parameter slices into the request (arena copies). */
+static int set_params(struct ch_request *req, const struct ch_route_match *m)
+{
+    req->num_params = m->nparams;
+    for (size_t i = 0; i < m->nparams; i++) {
+        req->params[i].name = m->params[i].name;
+        if (ch_url_decode_arena(&req->arena, m->params[i].value, 0, &req->params[i].value) != 0)
+            return CH_EINVAL;
+    }
+    return 0;
+}
+
+static void handler_failed(struct ch_request *req, int rc)
+{
+    req->_failure = rc ? rc : CH_EINVAL;
+    if (rc) ch_error(req, CH_ERR_INTERNAL, "handler failed: %s", ch_strerror(rc));
+    else ch_error(req, CH_ERR_INTERNAL, "handler returned without answering");
+}
+
+static void app_handle(struct ch_request *req)
+{
+    struct ch_app *app = ch__app_of(req);
+    struct ch_route_match m;
+    const struct ch_app_route *route = &app->fallback;
+    enum ch_route_status st = ch_router_match(app->router, req->method, req->path, &m);
+    req->state = app->state;
+    req->_mw_ran = 0;
+    req->_failure = 0;
+    req->_json = NULL;
+    req->_envelope = 0;
+    req->_query = NULL;
+    req->_log_t0 = NULL;
+    req->request_id = (struct ch_str){NULL, 0};
+    int bad_params = 0;
+    if (st == CH_ROUTE_FOUND) {
+        route = m.data;
+        req->route = ch_str_cstr(route->pattern);
+        bad_params = set_params(req, &m) != 0;
+    } else {
+        /* The fallback route remembers why it was taken, for its handler. */
+        req->num_params = 0;
+        req->user = (void *)(uintptr_t)(st == CH_ROUTE_METHOD_NOT_ALLOWED ? m.allowed : 0);
+    }
+    req->_route = route;
+
+    for (size_t i = 0; i < route->nchain; i++) {
+        const struct ch_middleware *mw = route->chain[i];
+        req->_mw_ran = (unsigned)i + 1;
+        if (!mw->before) continue;
+        int rc = mw->before(req, mw->arg);
+        if (req->_sent || req->_holds) return;
+        if (rc != 0) {
+            handler_failed(req, rc);
+            return;
+        }
+    }
+    int rc = bad_params ? ch_error(req, CH_ERR_BAD_REQUEST, "malformed percent-encoding in path")
+                        : route->handler(req);
+    if (req->_sent || req->_holds) return;
+    handler_failed(req, rc);
+}
+
+static void app_before_send(struct ch_request *req)
+{
+    const struct ch_app_route *route = req->_route;
+    if (!route) return;
+    for (unsigned i = req->_mw_ran; i-- > 0;) {
+        const struct ch_middleware *mw = route->chain[i];
+        if (mw->after) mw->after(req, mw->arg);
+    }
+}
+
+/* 404, 405 with Allow, and OPTIONS on a known path (204 with Allow). */
+static int fallback_handler(struct ch_request *req)
+{
+    unsigned allowed = (unsigned)(uintptr_t)req->user;
+    req->user = NULL;
+    if (!allowed) return ch_error(req, CH_ERR_NOT_FOUND, "No route for %s %.*s",
+                                  ch_method_name(req->method), (int)req->path.len, req->path.ptr);
+    char allow[CH_ROUTER_ALLOW_MAX + 16];
+    size_t n = ch_router_format_allow(allowed | CH_METHOD_BIT(CH_OPTIONS), allow);
+    ch_res_header(req, CH_STR("Allow"), ch_str_make(allow, n));
+    if (req->method == CH_OPTIONS) return ch_respond_text(req, 204, "", CH_STR(""));
+    return ch_error(req, CH_ERR_METHOD_NOT_ALLOWED, "Method %s not allowed on %.*s",
+                    ch_method_name(req->method), (int)req->path.len, req->path.ptr);
+}
+
+int ch_app_configure(struct ch_app *app, int argc, char **argv)
+{
+    char err[512];
+    int rc = ch_config_load(&app->cfg, argc, argv, err, sizeof(err));
+    if (rc == 1) return 1;
+    if (rc != 0) {
+        fprintf(stderr, "chopin: %s\n", err);
+        return 2;
+    }
+    return 0;
+}
+
+static int worker_start(struct ch_worker *w)
+{
+    struct ch_app *app = ((struct ch_http_app *)w->server->proto_ctx)->data;
+    return app->worker_start ? app->worker_start(w, app->worker_arg) : 0;
+}
+
+static void worker_stop(struct ch_worker *w)
+{
+    struct ch_app *app = ((struct ch_http_app *)w->server->proto_ctx)->data;
+    if (app->worker_stop) app->worker_stop(w, app->worker_arg);
+}
+
+int ch_app_serve(struct ch_app *app)
+{
+    if (app->first_error) {
+        ch_log(CH_LOG_ERROR, "route or middleware registration failed at '%s': %s",
+               app->first_error_pattern, ch_strerror(app->first_error));
+        return 1;
+    }
+    for (struct ch_app_route *r = app->routes; r; r = r->next)
+        if (build_chain(app, r) != 0) return 1;
+    free(app->fallback.chain);
+    app->fallback.chain = NULL;
+    if (build_chain(app, &app->fallback) != 0) return 1;
+
+    struct ch_server server;
+    ch_server_init(&server, &app->cfg, &ch_h1_proto, &app->http);
+    server.worker_init = worker_start;
+    server.worker_cleanup = worker_stop;
+    return ch_server_run(&server) == 0 ? 0 : 1;
+}
+
+int ch_app_run(struct ch_app *app, int argc, char **argv)
+{
+    int rc = ch_app_configure(app, argc, argv);
+    if (rc == 1) return 0;
+    if (rc != 0) return rc;
+    return ch_app_serve(app);
+}
