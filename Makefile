@@ -74,9 +74,19 @@ $(O)/unit-tests: $(UNIT_OBJ) $(O)/libchopin.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(LDOPT) -o $@ $(UNIT_OBJ) $(O)/libchopin.a $(LDLIBS)
 
+# Programs built on the public library only (-Iinclude, libchopin.a): what a user does.
+$(O)/examples/notes: examples/notes.c src/app/notes.c $(O)/libchopin.a
+	@mkdir -p $(dir $@)
+	$(CC) -Iinclude $(CFLAGS) $(LDOPT) -o $@ $(filter %.c,$^) $(O)/libchopin.a $(LDLIBS)
+
 $(O)/examples/%: examples/%.c $(O)/libchopin.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDOPT) -o $@ $< $(O)/libchopin.a $(LDLIBS)
+	$(CC) -Iinclude $(CFLAGS) $(LDOPT) -o $@ $< $(O)/libchopin.a $(LDLIBS)
+
+$(O)/test-app: tests/apps/test_app.c $(O)/libchopin.a
+	$(CC) -Iinclude $(CFLAGS) $(LDOPT) -o $@ $< $(O)/libchopin.a $(LDLIBS)
+
+examples: $(O)/examples/hello $(O)/examples/notes
 
 debug:
 	$(MAKE) O=build/debug SAN=1 build/debug/chopin build/debug/libchopin.a
@@ -103,7 +113,7 @@ format:
 clean:
 	rm -rf build
 
-.PHONY: all debug deps run test unit format clean
+.PHONY: all debug deps run test unit format clean examples
 
 # Feature makefiles (benchmarks, fuzzing) add their own targets here.
 include $(sort $(wildcard mk/*.mk))

@@ -49,12 +49,12 @@ integration() { # label, binary
     done
 }
 
-if build all build/unit-tests; then
+if build all build/unit-tests build/test-app examples; then
     suite unit ./build/unit-tests
     integration release "$PWD/build/chopin"
 fi
 
-if build O=build/debug SAN=1 build/debug/chopin build/debug/unit-tests; then
+if build O=build/debug SAN=1 build/debug/chopin build/debug/unit-tests build/debug/test-app; then
     suite unit-asan ./build/debug/unit-tests
     integration asan "$PWD/build/debug/chopin"
 fi

@@ -42,6 +42,7 @@ struct ch_middleware {
     int (*before)(struct ch_request *req, void *arg);
     void (*after)(struct ch_request *req, void *arg);
     void *arg;
+    void (*cleanup)(void *arg); /* releases `arg` when the app is freed; may be NULL */
 };
 
 /* A new application with no routes and no middleware; NULL when out of memory. */
@@ -97,7 +98,8 @@ int ch_app_configure(struct ch_app *app, int argc, char **argv);
  * shutdown, 1 when the server could not start (the reason is printed). */
 int ch_app_serve(struct ch_app *app);
 
-/* ch_app_configure() then ch_app_serve(): the whole main() of most programs. */
+/* ch_app_configure(), ch_app_serve(), then ch_app_free(): the whole main() of most programs.
+ * The app is freed in every case; the return value is the process exit status. */
 int ch_app_run(struct ch_app *app, int argc, char **argv);
 
 /* Routes, for documentation generators: the number registered and the i-th one's pattern,

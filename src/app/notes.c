@@ -7,6 +7,9 @@
  *   PUT    /api/notes/:id                 replace title and body (title required)
  *   PATCH  /api/notes/:id                 change the fields given
  *   DELETE /api/notes/:id                 delete */
+/* strdup and gmtime_r are POSIX, not C11. */
+#define _POSIX_C_SOURCE 200809L
+
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>

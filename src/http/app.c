@@ -45,9 +45,13 @@ void ch_app_free(struct ch_app *app)
 {
     if (!app) return;
     ch_router_free(app->router);
+    for (size_t i = 0; i < app->nmw; i++)
+        if (app->mw[i].cleanup) app->mw[i].cleanup(app->mw[i].arg);
     while (app->groups) {
         struct ch_group *g = app->groups;
         app->groups = g->next;
+        for (size_t i = 0; i < g->nmw; i++)
+            if (g->mw[i].cleanup) g->mw[i].cleanup(g->mw[i].arg);
         free(g->prefix);
         free(g);
     }
@@ -385,8 +389,10 @@ int ch_app_serve(struct ch_app *app)
 
 int ch_app_run(struct ch_app *app, int argc, char **argv)
 {
+    if (!app) return 1;
     int rc = ch_app_configure(app, argc, argv);
-    if (rc == 1) return 0;
-    if (rc != 0) return rc;
-    return ch_app_serve(app);
+    if (rc == 0) rc = ch_app_serve(app);
+    else if (rc == 1) rc = 0;
+    ch_app_free(app);
+    return rc;
 }

@@ -14,6 +14,8 @@ import traceback
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.environ.get("CHOPIN_BIN", os.path.join(ROOT, "build", "chopin"))
 SANITIZED = "debug" in BIN
+# The test application (tests/apps/test_app.c) built next to the binary under test.
+TEST_APP = os.environ.get("CHOPIN_TEST_APP", os.path.join(os.path.dirname(BIN), "test-app"))
 
 _cases = []
 
@@ -48,7 +50,8 @@ def free_port():
 class Server:
     """Runs build/chopin in the foreground; stop() sends SIGTERM and checks a clean exit."""
 
-    def __init__(self, mode="standard", workers=1, env=None, args=None, cwd=None):
+    def __init__(self, mode="standard", workers=1, env=None, args=None, cwd=None, binary=None):
+        self.binary = binary or BIN
         self.port = free_port()
         e = {k: v for k, v in os.environ.items() if not k.startswith(("SERVER_", "DATABASE"))}
         e.update({"SERVER_MODE": mode, "SERVER_PORT": str(self.port), "WORKERS": str(workers),
@@ -65,7 +68,7 @@ class Server:
 
     def start(self):
         self.err = open(self.stderr_path, "w+b")
-        self.proc = subprocess.Popen([BIN] + self.args, env=self.env, cwd=self.cwd,
+        self.proc = subprocess.Popen([self.binary] + self.args, env=self.env, cwd=self.cwd,
                                      stdout=subprocess.DEVNULL, stderr=self.err)
         deadline = time.time() + (20 if SANITIZED else 10)
         while time.time() < deadline:

@@ -93,6 +93,13 @@ static void after(struct ch_request *req, void *arg)
     ch_res_header(req, CH_STR("Access-Control-Expose-Headers"), CH_STR("x-request-id"));
 }
 
+static void cors_free(void *arg)
+{
+    struct cors *c = arg;
+    if (c) free(c->origins);
+    free(c);
+}
+
 struct ch_middleware ch_mw_cors(const char *origins)
 {
     struct cors *c = NULL;
@@ -113,5 +120,6 @@ struct ch_middleware ch_mw_cors(const char *origins)
             }
         }
     }
-    return (struct ch_middleware){.name = "cors", .before = before, .after = after, .arg = c};
+    return (struct ch_middleware){
+        .name = "cors", .before = before, .after = after, .arg = c, .cleanup = cors_free};
 }

@@ -1,0 +1,13 @@
+/* The notes API as a program of its own, linked against libchopin.a:
+ *   make build/examples/notes && ./build/examples/notes --port 8080 */
+#include <chopin/chopin.h>
+
+#include "../src/app/notes.h"
+
+int main(int argc, char **argv)
+{
+    struct ch_app *app = ch_app_new();
+    ch_app_use_defaults(app);
+    notes_register(app);
+    return ch_app_run(app, argc, argv);
+}
