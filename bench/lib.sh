@@ -1,0 +1,136 @@
+# shellcheck shell=bash
+# Helpers shared by the bench scripts: logging, process trees, CPU and memory
+# accounting, server start/stop. Source it from bash; it defines functions only.
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
+
+# A loud banner, for results that must not be trusted (errors, crashed server).
+shout() {
+  printf '\nbench: !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n' >&2
+  printf 'bench: !!! %s\n' "$*" >&2
+  printf 'bench: !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\n' >&2
+}
+
+# Every PID of the process tree rooted at $1, root first. Children are found
+# by parent PID (pgrep -P) because this kernel has no /proc/PID/task/*/children.
+tree_pids() {
+  local pid=$1 child
+  [ -r "/proc/$pid/stat" ] || return 0
+  echo "$pid"
+  for child in $(pgrep -P "$pid" 2>/dev/null); do tree_pids "$child"; done
+}
+
+# The fields of /proc/PID/stat after "(comm)"; comm may hold spaces and ')',
+# so everything up to the last ") " is cut off. Field 1 of the result is the
+# state, 12 utime, 13 stime (both in clock ticks).
+stat_fields() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null; }
+
+# utime+stime in clock ticks, summed over the tree rooted at $1. The process
+# line of /proc/PID/stat already adds up all of its threads (live and exited),
+# so reading /proc/PID/task/*/stat as well would count them twice.
+tree_cpu_ticks() {
+  local pid
+  for pid in $(tree_pids "$1"); do stat_fields "$pid"; done |
+    awk '{ t += $12 + $13 } END { printf "%d\n", t }'
+}
+
+# Resident set size in KiB summed over the tree rooted at $1 (nginx: master plus
+# workers). Pages shared between processes count once per process, like ps.
+tree_rss_kib() {
+  local pid
+  for pid in $(tree_pids "$1"); do
+    awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null
+  done | awk '{ s += $1 } END { printf "%d\n", s }'
+}
+
+# True if the process exists and is not a zombie.
+alive() {
+  local state
+  state=$(stat_fields "$1" | awk '{ print $1 }')
+  [ -n "$state" ] && [ "$state" != Z ]
+}
+
+# Those of the given PIDs that are still alive. Always succeeds, so that
+# `pids=$(living ...)` cannot trip set -e when the last one has exited.
+living() {
+  local p
+  for p in "$@"; do
+    if alive "$p"; then echo "$p"; fi
+  done
+  return 0
+}
+
+# True if something listens on TCP port $1. Not `ss | grep -q`: with pipefail
+# an early grep exit can turn a match into a SIGPIPE failure.
+port_busy() { [ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]; }
+
+# PIDs of the processes holding a listening socket on TCP port $1.
+listener_pids() {
+  ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u
+}
+
+# Start a server in the background. $1 names a global variable that receives
+# the PID, $2 is the log file, the rest is the command. The command must stay
+# in the foreground; env, taskset and our nginx.sh exec their argument, so the
+# PID is the server's own (or a wrapper's, whose tree we still own).
+start_server() {
+  local var=$1 logf=$2
+  shift 2
+  "$@" >"$logf" 2>&1 </dev/null &
+  printf -v "$var" '%s' "$!"
+}
+
+# Wait until the tree rooted at $2 listens on port $1, and only it: our
+# servers use SO_REUSEPORT, so a stray server left on the same port would
+# silently take part of the load. Fails if the server exits, if a foreign
+# process shares the port, or after $3 seconds (default 15).
+wait_listening() {
+  local port=$1 root=$2 limit=${3:-15} i pid ours
+  for ((i = 0; i < limit * 10; i++)); do
+    alive "$root" || return 1
+    if port_busy "$port"; then
+      ours=" $(tree_pids "$root" | tr '\n' ' ') "
+      for pid in $(listener_pids "$port"); do
+        case $ours in *" $pid "*) ;; *) log "port $port is shared with foreign PID $pid"; return 1 ;; esac
+      done
+      return 0
+    fi
+    sleep 0.1
+  done
+  return 1
+}
+
+# Stop the tree rooted at $1 by PID: TERM to the root first (nginx's master
+# and chopin both shut their workers down on TERM), then TERM to whatever is
+# left after 5 s, then KILL after 2 more. Sets STOP_STATUS to the root's exit
+# status, or "killed", so callers can check for a clean exit. Must run in the
+# shell that started the server (not in $(...)), or wait cannot reap it.
+stop_tree() {
+  local root=$1 pids i
+  STOP_STATUS=gone
+  pids=$(tree_pids "$root")
+  [ -n "$pids" ] || return 0
+  kill -TERM "$root" 2>/dev/null || true
+  for ((i = 0; i < 50; i++)); do
+    # shellcheck disable=SC2086
+    pids=$(living $pids)
+    [ -z "$pids" ] && break
+    sleep 0.1
+  done
+  STOP_STATUS=""
+  if [ -n "$pids" ]; then
+    # shellcheck disable=SC2086
+    kill -TERM $pids 2>/dev/null || true
+    sleep 2
+    # shellcheck disable=SC2086
+    pids=$(living $pids)
+    if [ -n "$pids" ]; then
+      # shellcheck disable=SC2086
+      kill -KILL $pids 2>/dev/null || true
+      STOP_STATUS=killed
+    fi
+  fi
+  if wait "$root" 2>/dev/null; then i=0; else i=$?; fi
+  STOP_STATUS=${STOP_STATUS:-$i}
+}
