@@ -89,6 +89,7 @@ measure() {
   sleep 0.5
   before=$(tree_rss_kib "$SERVER_PID")
   [ "$IDLE_CLOSE" = 1 ] && cap=("$IDLE_CAP")
+  : >"$out"  # exists before wait_ready first looks, whatever the scheduling
   "$HERE/idle_conns.py" "$port" "$IDLE_CONNS" "${cap[@]}" >"$out" 2>&1 &
   CLIENT_PID=$!
   wait_ready "$out" || { cat "$out" >&2; die "$name: the idle client did not get its connections up"; }
