@@ -91,8 +91,9 @@ stop_all() {
     stop_tree "${PID[$name]}"
     case $name:$STOP_STATUS in
     chopin*:0 | nginx:0 | *:gone) ;;
-    *) note "$name did not exit cleanly on SIGTERM (status $STOP_STATUS)"
-       log "$name did not exit cleanly on SIGTERM (status $STOP_STATUS)" ;;
+    *) note "FAILED: $name did not exit with status 0 when stopped with SIGTERM (status $STOP_STATUS)"
+       shout "$name did not exit with status 0 when stopped with SIGTERM (status $STOP_STATUS)"
+       FAILED=1 ;;
     esac
     unset "PID[$name]"
   done
@@ -132,7 +133,13 @@ start_target() {
   printf 'server %s (%s workers): %s\n' "$name" "$workers" "$(show_cmd "${cmd[@]}")" >>"$SCRATCH/commands.txt"
   if ! wait_listening "$port" "${PID[$name]}"; then
     tail -n 20 "$logf" >&2 || true
-    die "$name did not start listening on 127.0.0.1:$port; log above ($logf)"
+    [ "$name" = chopin-std ] || die "$name did not start listening on 127.0.0.1:$port; log above ($logf)"
+    # Standard mode is measured for a later issue; without it the rest still counts.
+    shout "chopin in standard mode did not start; standard-mode tests skipped"
+    note "FAILED: chopin --mode standard did not start listening: $(tail -n 1 "$logf")"
+    FAILED=1
+    stop_tree "${PID[$name]}"
+    unset "PID[$name]"
   fi
 }
 

@@ -73,13 +73,20 @@ listener_pids() {
 # Start a server in the background. $1 names a global variable that receives
 # the PID, $2 is the log file, the rest is the command. The command must stay
 # in the foreground; env, taskset and our nginx.sh exec their argument, so the
-# PID is the server's own (or a wrapper's, whose tree we still own).
+# PID is the server's own (or a wrapper's, whose tree we still own). setsid
+# gives the server a process group of its own, whose ID is that PID: workers
+# orphaned by a crashed master stay in it, so stop_tree can still find them.
+# (A background job of a non-interactive shell is no group leader, so setsid
+# execs in place rather than forking.)
 start_server() {
   local var=$1 logf=$2
   shift 2
-  "$@" >"$logf" 2>&1 </dev/null &
+  setsid "$@" >"$logf" 2>&1 </dev/null &
   printf -v "$var" '%s' "$!"
 }
+
+# Members of process group $1 (see start_server).
+group_pids() { pgrep -g "$1" 2>/dev/null || true; }
 
 # Wait until the tree rooted at $2 listens on port $1, and only it: our
 # servers use SO_REUSEPORT, so a stray server left on the same port would
@@ -101,20 +108,23 @@ wait_listening() {
   return 1
 }
 
-# Stop the tree rooted at $1 by PID: TERM to the root first (nginx's master
-# and chopin both shut their workers down on TERM), then TERM to whatever is
-# left after 5 s, then KILL after 2 more. Sets STOP_STATUS to the root's exit
-# status, or "killed", so callers can check for a clean exit. Must run in the
-# shell that started the server (not in $(...)), or wait cannot reap it.
+# Stop the server started with PID $1 (see start_server): TERM to it first
+# (nginx's master and chopin both shut their workers down on TERM), then after
+# 5 s TERM to whatever is left of its tree and process group, then KILL after
+# 2 more. Sets STOP_STATUS to the root's exit status, or "killed", so callers
+# can check for a clean exit. Must run in the shell that started the server
+# (not in $(...)), or wait cannot reap it.
 stop_tree() {
   local root=$1 pids i
   STOP_STATUS=gone
-  pids=$(tree_pids "$root")
-  [ -n "$pids" ] || return 0
+  pids=$(living $(tree_pids "$root") $(group_pids "$root"))
+  if [ -z "$pids" ]; then
+    wait "$root" 2>/dev/null || true
+    return 0
+  fi
   kill -TERM "$root" 2>/dev/null || true
   for ((i = 0; i < 50; i++)); do
-    # shellcheck disable=SC2086
-    pids=$(living $pids)
+    pids=$(living $(tree_pids "$root") $(group_pids "$root"))
     [ -z "$pids" ] && break
     sleep 0.1
   done
@@ -123,8 +133,7 @@ stop_tree() {
     # shellcheck disable=SC2086
     kill -TERM $pids 2>/dev/null || true
     sleep 2
-    # shellcheck disable=SC2086
-    pids=$(living $pids)
+    pids=$(living $(tree_pids "$root") $(group_pids "$root"))
     if [ -n "$pids" ]; then
       # shellcheck disable=SC2086
       kill -KILL $pids 2>/dev/null || true
