@@ -43,6 +43,7 @@ CHOPIN_BIN=${CHOPIN_BIN:-build/chopin} CHOPIN_ARGS=${CHOPIN_ARGS:-}
 SKIP_NGINX=${SKIP_NGINX:-0} SKIP_STANDARD=${SKIP_STANDARD:-0} SKIP_IDLE=${SKIP_IDLE:-0}
 RESULTS_DIR=${RESULTS_DIR:-$ROOT/bench/results}
 PAUSE=1  # seconds between runs, so the previous run's closing sockets settle
+HZ=$(getconf CLK_TCK)
 
 # TechEmpower's request headers for the plaintext and json tests.
 ACCEPT_TEXT='text/plain,text/html;q=0.9,application/xhtml+xml;q=0.9,application/xml;q=0.8,*/*;q=0.7'
@@ -79,7 +80,7 @@ setup_scratch() {
   export BENCH_SCRATCH=$SCRATCH  # stand-in.sh keeps its files here too
   mkdir -p "$SCRATCH/raw" "$SCRATCH/logs"
   TSV=$SCRATCH/runs.tsv
-  printf 'layout\ttest\tserver\trun\treq_s\trequests\tp50_ms\tp99_ms\tp999_ms\tmax_ms\twrk_p99_ms\tcpu_s\tcpu_s_per_M\tcpu_pct\trss_kib\terrors\terror_detail\tsamples\n' >"$TSV"
+  printf 'layout\ttest\tserver\trun\treq_s\trequests\tp50_ms\tp99_ms\tp999_ms\tmax_ms\twrk_p99_ms\tcpu_s\tcpu_s_per_M\tcpu_pct\trss_kib\terrors\terror_detail\tsamples\tother_cpu_pct\n' >"$TSV"
   : >"$SCRATCH/notes.txt" >"$SCRATCH/commands.txt"
 }
 
@@ -229,9 +230,15 @@ measure() {
   # RSS under load: one sample half-way through, not after wrk has hung up.
   (sleep $((DURATION / 2)) && tree_rss_kib "$pid" >"$rssf") &
   sampler=$!
+  # The machine's busy time less the server's and wrk's is what other
+  # processes took during the run: the noise on a shared host, per run.
+  local m0 m1 t0 t1 wrk_s TIMEFORMAT='%3U %3S'
+  m0=$(machine_busy_ticks) t0=$EPOCHREALTIME
   c0=$(tree_cpu_ticks "$pid")
-  "${WRK_CMD[@]}" >"$raw" 2>&1 || true
+  { time "${WRK_CMD[@]}" >"$raw" 2>&1; } 2>"$raw.time" || true
   c1=$(tree_cpu_ticks "$pid")
+  m1=$(machine_busy_ticks) t1=$EPOCHREALTIME
+  wrk_s=$(awk '{ print $1 + $2 }' "$raw.time")
   wait "$sampler" || true
   if ! alive "$pid"; then
     shout "$name died during $test ($layout) run $run; its log: $SCRATCH/logs"
@@ -248,18 +255,20 @@ measure() {
   fi
   local row
   row=$(awk -v layout="$layout" -v test="$test" -v name="$name" -v run="$run" \
-    -v ticks=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v rss="$(cat "$rssf" 2>/dev/null || echo 0)" '
+    -v ticks=$((c1 - c0)) -v hz="$HZ" -v rss="$(cat "$rssf" 2>/dev/null || echo 0)" \
+    -v busy=$((m1 - m0)) -v wrk_s="$wrk_s" -v wall="$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" \
+    -v cores="$(nproc)" '
     /^BENCH requests=/ {
       for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
       secs = v["duration_us"] / 1e6; cpu = ticks / hz
       errs = v["err_connect"] + v["err_read"] + v["err_write"] + v["err_status"] + v["err_timeout"]
       detail = sprintf("connect=%d,read=%d,write=%d,status=%d,timeout=%d", v["err_connect"],
                        v["err_read"], v["err_write"], v["err_status"], v["err_timeout"])
-      printf "%s\t%s\t%s\t%s\t%.0f\t%d\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.2f\t%.3f\t%.0f\t%d\t%d\t%s\t%d",
+      printf "%s\t%s\t%s\t%s\t%.0f\t%d\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.2f\t%.3f\t%.0f\t%d\t%d\t%s\t%d\t%.0f",
         layout, test, name, run, v["requests"] / secs, v["requests"], v["p50_us"] / 1000,
         v["p99_us"] / 1000, v["p999_us"] / 1000, v["max_us"] / 1000, v["wrk_p99_us"] / 1000,
         cpu, v["requests"] ? cpu / v["requests"] * 1e6 : 0, 100 * cpu / secs, rss, errs, detail,
-        v["samples"]
+        v["samples"], 100 * (busy / hz - cpu - wrk_s) / (wall * cores)
       # Exactness check of latency.lua: one sample per completed write.
       expect = int(v["requests"] / v["depth"])
       if (v["negative"] > 0 || v["samples"] > expect || v["samples"] < expect - v["conns"] - v["err_timeout"])
@@ -272,8 +281,8 @@ measure() {
   esac
   printf '%s\n' "$row" >>"$TSV"
   printf '%s\n' "$row" | awk -F'\t' '{
-    printf "bench:   %-10s run %s: %9s req/s  p99 %8.2f ms  %6.2f CPU-s/M req  cpu %3s%%  rss %6s KiB  errors %s\n",
-      $3, $4, $5, $8, $13, $14, $15, $16 }' >&2
+    printf "bench:   %-10s run %s: %9s req/s  p99 %8.2f ms  %6.2f CPU-s/M req  cpu %3s%%  rss %6s KiB  errors %s  others %s%%\n",
+      $3, $4, $5, $8, $13, $14, $15, $16, $19 }' >&2
   if ! printf '%s\n' "$row" | awk -F'\t' '$16 == 0 { ok = 1 } END { exit !ok }'; then
     shout "$name $test ($layout) run $run had errors: $(printf '%s' "$row" | cut -f17)"
     note "FAILED: $name $test ($layout) run $run had errors: $(printf '%s' "$row" | cut -f17)"
@@ -346,6 +355,21 @@ write_meta() {
   } >"$f"
 }
 
+# Warn when other processes already keep the machine busy: on this shared
+# 2-core VM that is the main source of noise, and nothing here can fix it.
+preflight_load() {
+  local m0 m1 pct
+  m0=$(machine_busy_ticks)
+  sleep 2
+  m1=$(machine_busy_ticks)
+  pct=$(((m1 - m0) * 100 / (2 * HZ * $(nproc))))
+  echo "busy_before=$pct" >>"$SCRATCH/meta.txt"
+  if [ "$pct" -gt 20 ]; then
+    shout "other processes are using ${pct}% of the CPUs before the benchmark; expect noisy numbers"
+    note "the machine was ${pct}% busy with other work before the runs started; req/s ratios are unreliable"
+  fi
+}
+
 main() {
   check_knobs
   raise_fd_limit
@@ -357,6 +381,7 @@ main() {
   trap 'exit 130' INT TERM
   setup_scratch
   write_meta
+  preflight_load
   local layout
   for layout in $LAYOUTS; do run_layout "$layout"; done
   echo "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$SCRATCH/meta.txt"
@@ -376,7 +401,8 @@ main() {
     --nginx-conf "$(ls "$SCRATCH"/nginx-*/nginx.conf 2>/dev/null | head -n 1)" >"$base.md"
   local subtitle
   subtitle=$(awk -F= '$1 == "date" || $1 == "cpu" || $1 == "cores" { printf "%s%s", sep, $2; sep = ", " }
-    END { print " cores" }' "$SCRATCH/meta.txt" | tr -d "'\"")
+    $1 == "stand_in" { dry = 1 } END { print " cores" (dry ? " - DRY RUN: stand-in as chopin" : "") }' \
+    "$SCRATCH/meta.txt" | tr -d "'\"")
   gnuplot -e "datafile='$SCRATCH/chart.dat'; outfile='$base.png'; subtitle='$subtitle'" "$HERE/plot.gp"
   echo
   sed -n '/^## Results/,/^## How to read it/p' "$base.md" | sed '$d' | grep -v '^!\['

@@ -35,6 +35,11 @@ tree_cpu_ticks() {
     awk '{ t += $12 + $13 } END { printf "%d\n", t }'
 }
 
+# Busy CPU ticks of the whole machine so far: user + nice + system + irq from
+# the first line of /proc/stat. softirq is left out because on loopback it is
+# mostly the benchmark's own packet processing, charged to no process.
+machine_busy_ticks() { awk '/^cpu / { printf "%d\n", $2 + $3 + $4 + $7; exit }' /proc/stat; }
+
 # Resident set size in KiB summed over the tree rooted at $1 (nginx: master plus
 # workers). Pages shared between processes count once per process, like ps.
 tree_rss_kib() {

@@ -188,7 +188,8 @@ def main():
     a = ap.parse_args()
 
     meta = read_meta(a.meta)
-    cells = group(read_tsv(a.runs))
+    runs = read_tsv(a.runs)
+    cells = group(runs)
     idle = read_tsv(a.idle) if a.idle else []
     notes = read_lines(a.notes)
     commands = read_lines(a.commands)
@@ -209,6 +210,11 @@ def main():
     p(f"- Machine: {meta.get('cpu', '?')}, {meta.get('cores', '?')} cores, "
       f"{meta.get('memory', '?')}, {meta.get('kernel', '?')}; load average "
       f"{meta.get('loadavg_start', '?')} at the start, {meta.get('loadavg_end', '?')} after the load tests")
+    others = [float(r["other_cpu_pct"]) for r in runs if r.get("other_cpu_pct")]
+    if others:
+        p(f"- Other processes on the machine used a median {statistics.median(others):.0f}% "
+          f"(max {max(others):.0f}%) of its CPU time during the runs"
+          + (f"; {meta['busy_before']}% just before" if meta.get("busy_before") else ""))
     p(f"- Versions: chopin {meta.get('chopin', '?')}; {meta.get('nginx', '?')}; "
       f"wrk {meta.get('wrk', '?')}")
     p(f"- Protocol: each number is the median of {meta.get('runs')} runs of {meta.get('duration')} s "
@@ -251,6 +257,11 @@ def main():
             p(line)
         p()
     warnings = [n for n in notes if not n.startswith("notes:")]
+    busy = [r for r in runs if float(r.get("other_cpu_pct") or 0) > 10]
+    if busy:
+        warnings.append(f"{len(busy)} of {len(runs)} runs shared the machine with other work "
+                        "(over 10% of its CPU time); their req/s and p99 are unreliable, "
+                        "CPU-s/M req less so")
     p("## Warnings")
     p()
     if warnings:
