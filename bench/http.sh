@@ -77,6 +77,9 @@ raise_fd_limit() {
 
 setup_scratch() {
   SCRATCH=$(mktemp -d /tmp/chopin-bench.XXXXXX)
+  # Traversable by others, not listable: a server that drops privileges (h2o
+  # as nobody under stand-in.sh) must still reach its files in here.
+  chmod 711 "$SCRATCH"
   export BENCH_SCRATCH=$SCRATCH  # stand-in.sh keeps its files here too
   mkdir -p "$SCRATCH/raw" "$SCRATCH/logs"
   TSV=$SCRATCH/runs.tsv
