@@ -29,6 +29,7 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
+# shellcheck source=bench/lib.sh
 . "$HERE/lib.sh"
 
 if [ "${QUICK:-0}" = 1 ]; then
@@ -57,7 +58,7 @@ check_knobs() {
   for n in PORT RUNS DURATION WARMUP CONNS DEPTH TIMEOUT ALL_WORKERS; do
     [[ ${!n} =~ ^[0-9]+$ ]] || die "$n must be a whole number, not '${!n}'"
   done
-  [ "$RUNS" -ge 1 ] && [ "$DURATION" -ge 1 ] || die "RUNS and DURATION must be at least 1"
+  if [ "$RUNS" -lt 1 ] || [ "$DURATION" -lt 1 ]; then die "RUNS and DURATION must be at least 1"; fi
   for n in $LAYOUTS; do case $n in pinned | all) ;; *) die "unknown layout '$n'" ;; esac; done
   for n in $TESTS; do
     case $n in plaintext-pipe | plaintext | json | notes) ;; *) die "unknown test '$n'" ;; esac
@@ -84,7 +85,8 @@ setup_scratch() {
   mkdir -p "$SCRATCH/raw" "$SCRATCH/logs"
   TSV=$SCRATCH/runs.tsv
   printf 'layout\ttest\tserver\trun\treq_s\trequests\tp50_ms\tp99_ms\tp999_ms\tmax_ms\twrk_p99_ms\tcpu_s\tcpu_s_per_M\tcpu_pct\trss_kib\terrors\terror_detail\tsamples\tother_cpu_pct\n' >"$TSV"
-  : >"$SCRATCH/notes.txt" >"$SCRATCH/commands.txt"
+  : >"$SCRATCH/notes.txt"
+  : >"$SCRATCH/commands.txt"
 }
 
 note() { printf '%s\n' "$*" >>"$SCRATCH/notes.txt"; }
@@ -398,15 +400,20 @@ main() {
   stamp=$(date '+%Y-%m-%d-%H%M')
   base=$RESULTS_DIR/http-$stamp
   cp "$TSV" "$base.tsv"
+  local confs=("$SCRATCH"/nginx-*/nginx.conf)  # the first layout's; only worker_processes differs
   python3 "$HERE/report.py" --meta "$SCRATCH/meta.txt" --runs "$TSV" --idle "$SCRATCH/idle.tsv" \
     --notes "$SCRATCH/notes.txt" --commands "$SCRATCH/commands.txt" \
     --chart-data "$SCRATCH/chart.dat" --chart-name "$(basename "$base").png" \
-    --nginx-conf "$(ls "$SCRATCH"/nginx-*/nginx.conf 2>/dev/null | head -n 1)" >"$base.md"
+    --nginx-conf "${confs[0]}" >"$base.md"
   local subtitle
   subtitle=$(awk -F= '$1 == "date" || $1 == "cpu" || $1 == "cores" { printf "%s%s", sep, $2; sep = ", " }
     $1 == "stand_in" { dry = 1 } END { print " cores" (dry ? " - DRY RUN: stand-in as chopin" : "") }' \
     "$SCRATCH/meta.txt" | tr -d "'\"")
-  gnuplot -e "datafile='$SCRATCH/chart.dat'; outfile='$base.png'; subtitle='$subtitle'" "$HERE/plot.gp"
+  local has_nginx=0
+  if awk '!/^#/ && $4 != "NaN" { found = 1 } END { exit !found }' "$SCRATCH/chart.dat"; then has_nginx=1; fi
+  # A missing chart is no reason to lose the measurements printed below.
+  gnuplot -e "datafile='$SCRATCH/chart.dat'; outfile='$base.png'; subtitle='$subtitle'; has_nginx=$has_nginx" \
+    "$HERE/plot.gp" || log "gnuplot failed; the report has no chart"
   echo
   sed -n '/^## Results/,/^## How to read it/p' "$base.md" | sed '$d' | grep -v '^!\['
   log "report: ${base#"$ROOT/"}.md (raw runs .tsv, chart .png)"

@@ -21,6 +21,7 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
+# shellcheck source=bench/lib.sh
 . "$HERE/lib.sh"
 
 [ $# -eq 1 ] || { sed -n '2,6p' "$0" >&2; exit 2; }

@@ -93,6 +93,12 @@ start_server() {
 # Members of process group $1 (see start_server).
 group_pids() { pgrep -g "$1" 2>/dev/null || true; }
 
+# Living PIDs of the server started as $1: its tree and its process group.
+server_pids() {
+  # shellcheck disable=SC2046 # word splitting of PID lists is intended
+  living $(tree_pids "$1") $(group_pids "$1")
+}
+
 # Wait until the tree rooted at $2 listens on port $1, and only it: our
 # servers use SO_REUSEPORT, so a stray server left on the same port would
 # silently take part of the load. Fails if the server exits, if a foreign
@@ -122,14 +128,14 @@ wait_listening() {
 stop_tree() {
   local root=$1 pids i
   STOP_STATUS=gone
-  pids=$(living $(tree_pids "$root") $(group_pids "$root"))
+  pids=$(server_pids "$root")
   if [ -z "$pids" ]; then
     wait "$root" 2>/dev/null || true
     return 0
   fi
   kill -TERM "$root" 2>/dev/null || true
   for ((i = 0; i < 50; i++)); do
-    pids=$(living $(tree_pids "$root") $(group_pids "$root"))
+    pids=$(server_pids "$root")
     [ -z "$pids" ] && break
     sleep 0.1
   done
@@ -138,7 +144,7 @@ stop_tree() {
     # shellcheck disable=SC2086
     kill -TERM $pids 2>/dev/null || true
     sleep 2
-    pids=$(living $(tree_pids "$root") $(group_pids "$root"))
+    pids=$(server_pids "$root")
     if [ -n "$pids" ]; then
       # shellcheck disable=SC2086
       kill -KILL $pids 2>/dev/null || true
