@@ -45,6 +45,7 @@ SKIP_NGINX=${SKIP_NGINX:-0} SKIP_STANDARD=${SKIP_STANDARD:-0} SKIP_IDLE=${SKIP_I
 RESULTS_DIR=${RESULTS_DIR:-$ROOT/bench/results}
 PAUSE=1  # seconds between runs, so the previous run's closing sockets settle
 HZ=$(getconf CLK_TCK)
+CORES=$(getconf _NPROCESSORS_ONLN)  # the machine's, unlike nproc under taskset
 
 # TechEmpower's request headers for the plaintext and json tests.
 ACCEPT_TEXT='text/plain,text/html;q=0.9,application/xhtml+xml;q=0.9,application/xml;q=0.8,*/*;q=0.7'
@@ -262,7 +263,7 @@ measure() {
   row=$(awk -v layout="$layout" -v test="$test" -v name="$name" -v run="$run" \
     -v ticks=$((c1 - c0)) -v hz="$HZ" -v rss="$(cat "$rssf" 2>/dev/null || echo 0)" \
     -v busy=$((m1 - m0)) -v wrk_s="$wrk_s" -v wall="$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" \
-    -v cores="$(nproc)" '
+    -v cores="$CORES" '
     /^BENCH requests=/ {
       for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
       secs = v["duration_us"] / 1e6; cpu = ticks / hz
@@ -341,7 +342,7 @@ write_meta() {
   {
     echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
-    echo "cores=$(nproc)"
+    echo "cores=$CORES"
     echo "kernel=$(uname -sr)"
     echo "memory=$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
     echo "loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)"
@@ -367,7 +368,7 @@ preflight_load() {
   m0=$(machine_busy_ticks)
   sleep 2
   m1=$(machine_busy_ticks)
-  pct=$(((m1 - m0) * 100 / (2 * HZ * $(nproc))))
+  pct=$(((m1 - m0) * 100 / (2 * HZ * CORES)))
   echo "busy_before=$pct" >>"$SCRATCH/meta.txt"
   if [ "$pct" -gt 20 ]; then
     shout "other processes are using ${pct}% of the CPUs before the benchmark; expect noisy numbers"
@@ -392,7 +393,10 @@ main() {
   echo "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$SCRATCH/meta.txt"
 
   if [ "$SKIP_IDLE" != 1 ]; then
-    "$HERE/idle.sh" "$SCRATCH/idle.tsv" || FAILED=1
+    if ! "$HERE/idle.sh" "$SCRATCH/idle.tsv"; then
+      FAILED=1
+      note "FAILED: the idle-connection test failed; its messages are in the output above"
+    fi
   fi
 
   mkdir -p "$RESULTS_DIR"

@@ -33,7 +33,7 @@ CHOPIN_BIN=${CHOPIN_BIN:-build/chopin} CHOPIN_ARGS=${CHOPIN_ARGS:-} SKIP_NGINX=$
 case $CHOPIN_BIN in /*) ;; *) CHOPIN_BIN=$ROOT/$CHOPIN_BIN ;; esac
 READY_LIMIT_S=120  # opening 10,000 connections takes about a second here
 
-SERVER_PID="" CLIENT_PID="" WORK=""
+SERVER_PID="" CLIENT_PID="" WORK="" FAILED=0
 
 cleanup() {
   set +e
@@ -108,7 +108,10 @@ measure() {
 
   local open failed
   open=$(field open "$out") failed=$(field failed "$out")
-  [ "$failed" = 0 ] || shout "$name: $failed of $IDLE_CONNS idle connections failed"
+  if [ "$failed" != 0 ]; then
+    shout "$name: $failed of $IDLE_CONNS idle connections failed"
+    FAILED=1
+  fi
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$IDLE_CONNS" "$open" \
     "$failed" "$est" "$before" "$idle" "$(awk -v a="$before" -v b="$idle" -v n="$open" 'BEGIN { print n ? (b - a) / n : 0 }')" \
     "$after" "$([ "$IDLE_CLOSE" = 1 ] && echo "$IDLE_TIMEOUT" || echo NA)" \
@@ -127,6 +130,7 @@ main() {
   log "=== idle connections: $IDLE_CONNS, $IDLE_WORKERS worker(s)"
   measure chopin "$PORT"
   [ "$SKIP_NGINX" = 1 ] || measure nginx $((PORT + 1))
+  return "$FAILED"
 }
 
 main
