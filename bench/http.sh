@@ -3,7 +3,7 @@
 # same sitting, same protocol. Run through `make bench`, or directly from the
 # repository root once build/chopin exists:
 #
-#   bench/http.sh                                    # the full protocol, ~10 min
+#   bench/http.sh                                    # the full protocol, ~12 min
 #   QUICK=1 bench/http.sh                            # smoke run, ~1 min
 #   CHOPIN_BIN=bench/stand-in.sh QUICK=1 bench/http.sh   # dry run, nginx as chopin
 #

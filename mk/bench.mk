@@ -1,6 +1,6 @@
 # make bench: the side-by-side HTTP benchmark of build/chopin against nginx
 # (bench/http.sh; knobs such as QUICK=1, RUNS=5 or CHOPIN_BIN=bench/stand-in.sh
-# go on the command line or in the environment). Several minutes of full load
+# go on the command line or in the environment). About 12 minutes of full load
 # on both cores, so it is never part of `make test`.
 bench:
 	@scripts/deps.sh bench
