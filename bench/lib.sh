@@ -1,0 +1,156 @@
+# shellcheck shell=bash
+# Helpers shared by the bench scripts: logging, process trees, CPU and memory
+# accounting, server start/stop. Source it from bash; it defines functions only.
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
+
+# A loud banner, for results that must not be trusted (errors, crashed server).
+shout() {
+  printf '\nbench: !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n' >&2
+  printf 'bench: !!! %s\n' "$*" >&2
+  printf 'bench: !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\n' >&2
+}
+
+# Every PID of the process tree rooted at $1, root first. Children are found
+# by parent PID (pgrep -P) because this kernel has no /proc/PID/task/*/children.
+tree_pids() {
+  local pid=$1 child
+  [ -r "/proc/$pid/stat" ] || return 0
+  echo "$pid"
+  for child in $(pgrep -P "$pid" 2>/dev/null); do tree_pids "$child"; done
+}
+
+# The fields of /proc/PID/stat after "(comm)"; comm may hold spaces and ')',
+# so everything up to the last ") " is cut off. Field 1 of the result is the
+# state, 12 utime, 13 stime (both in clock ticks).
+stat_fields() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null; }
+
+# utime+stime in clock ticks, summed over the tree rooted at $1. The process
+# line of /proc/PID/stat already adds up all of its threads (live and exited),
+# so reading /proc/PID/task/*/stat as well would count them twice.
+tree_cpu_ticks() {
+  local pid
+  for pid in $(tree_pids "$1"); do stat_fields "$pid"; done |
+    awk '{ t += $12 + $13 } END { printf "%d\n", t }'
+}
+
+# Busy CPU ticks of the whole machine so far: user + nice + system + irq from
+# the first line of /proc/stat. softirq is left out because on loopback it is
+# mostly the benchmark's own packet processing, charged to no process.
+machine_busy_ticks() { awk '/^cpu / { printf "%d\n", $2 + $3 + $4 + $7; exit }' /proc/stat; }
+
+# Resident set size in KiB summed over the tree rooted at $1 (nginx: master plus
+# workers). Pages shared between processes count once per process, like ps.
+tree_rss_kib() {
+  local pid
+  for pid in $(tree_pids "$1"); do
+    awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null
+  done | awk '{ s += $1 } END { printf "%d\n", s }'
+}
+
+# True if the process exists and is not a zombie.
+alive() {
+  local state
+  state=$(stat_fields "$1" | awk '{ print $1 }')
+  [ -n "$state" ] && [ "$state" != Z ]
+}
+
+# Those of the given PIDs that are still alive. Always succeeds, so that
+# `pids=$(living ...)` cannot trip set -e when the last one has exited.
+living() {
+  local p
+  for p in "$@"; do
+    if alive "$p"; then echo "$p"; fi
+  done
+  return 0
+}
+
+# True if something listens on TCP port $1. Not `ss | grep -q`: with pipefail
+# an early grep exit can turn a match into a SIGPIPE failure.
+port_busy() { [ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]; }
+
+# PIDs of the processes holding a listening socket on TCP port $1.
+listener_pids() {
+  ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u
+}
+
+# Start a server in the background. $1 names a global variable that receives
+# the PID, $2 is the log file, the rest is the command. The command must stay
+# in the foreground; env, taskset and our nginx.sh exec their argument, so the
+# PID is the server's own (or a wrapper's, whose tree we still own). setsid
+# gives the server a process group of its own, whose ID is that PID: workers
+# orphaned by a crashed master stay in it, so stop_tree can still find them.
+# (A background job of a non-interactive shell is no group leader, so setsid
+# execs in place rather than forking.)
+start_server() {
+  local var=$1 logf=$2
+  shift 2
+  setsid "$@" >"$logf" 2>&1 </dev/null &
+  printf -v "$var" '%s' "$!"
+}
+
+# Members of process group $1 (see start_server).
+group_pids() { pgrep -g "$1" 2>/dev/null || true; }
+
+# Living PIDs of the server started as $1: its tree and its process group.
+server_pids() {
+  # shellcheck disable=SC2046 # word splitting of PID lists is intended
+  living $(tree_pids "$1") $(group_pids "$1")
+}
+
+# Wait until the tree rooted at $2 listens on port $1, and only it: our
+# servers use SO_REUSEPORT, so a stray server left on the same port would
+# silently take part of the load. Fails if the server exits, if a foreign
+# process shares the port, or after $3 seconds (default 15).
+wait_listening() {
+  local port=$1 root=$2 limit=${3:-15} i pid ours
+  for ((i = 0; i < limit * 10; i++)); do
+    alive "$root" || return 1
+    if port_busy "$port"; then
+      ours=" $(tree_pids "$root" | tr '\n' ' ') "
+      for pid in $(listener_pids "$port"); do
+        case $ours in *" $pid "*) ;; *) log "port $port is shared with foreign PID $pid"; return 1 ;; esac
+      done
+      return 0
+    fi
+    sleep 0.1
+  done
+  return 1
+}
+
+# Stop the server started with PID $1 (see start_server): TERM to it first
+# (nginx's master and chopin both shut their workers down on TERM), then after
+# 5 s TERM to whatever is left of its tree and process group, then KILL after
+# 2 more. Sets STOP_STATUS to the root's exit status, or "killed", so callers
+# can check for a clean exit. Must run in the shell that started the server
+# (not in $(...)), or wait cannot reap it.
+stop_tree() {
+  local root=$1 pids i
+  STOP_STATUS=gone
+  pids=$(server_pids "$root")
+  if [ -z "$pids" ]; then
+    wait "$root" 2>/dev/null || true
+    return 0
+  fi
+  kill -TERM "$root" 2>/dev/null || true
+  for ((i = 0; i < 50; i++)); do
+    pids=$(server_pids "$root")
+    [ -z "$pids" ] && break
+    sleep 0.1
+  done
+  STOP_STATUS=""
+  if [ -n "$pids" ]; then
+    # shellcheck disable=SC2086
+    kill -TERM $pids 2>/dev/null || true
+    sleep 2
+    pids=$(server_pids "$root")
+    if [ -n "$pids" ]; then
+      # shellcheck disable=SC2086
+      kill -KILL $pids 2>/dev/null || true
+      STOP_STATUS=killed
+    fi
+  fi
+  if wait "$root" 2>/dev/null; then i=0; else i=$?; fi
+  STOP_STATUS=${STOP_STATUS:-$i}
+}

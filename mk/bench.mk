@@ -1,0 +1,11 @@
+# make bench: the side-by-side HTTP benchmark of build/chopin against nginx
+# (bench/http.sh; knobs such as QUICK=1, RUNS=5 or CHOPIN_BIN=bench/stand-in.sh
+# go on the command line or in the environment). About 12 minutes of full load
+# on both cores, so it is never part of `make test`.
+bench:
+	@scripts/deps.sh bench
+	$(MAKE) all
+	BENCH_BUILD="$(strip $(if $(PERF),PERF=$(PERF)) $(if $(NATIVE),NATIVE=$(NATIVE)))" \
+	    CHOPIN_BIN="$${CHOPIN_BIN:-$(O)/chopin}" bench/http.sh
+
+.PHONY: bench
