@@ -90,6 +90,9 @@ int ch_group_route(struct ch_group *g, unsigned methods, const char *pattern,
 void ch_app_on_worker(struct ch_app *app, int (*start)(struct ch_worker *w, void *arg),
                       void (*stop)(struct ch_worker *w, void *arg), void *arg);
 
+/* The index (0..WORKERS-1) of a worker given to the hooks above, as in req->worker_id. */
+int ch_worker_index(const struct ch_worker *w);
+
 /* Loads ./.env, the environment and the flags into the configuration (see chopin/config.h).
  * Returns 0, 1 after --help or --version, or 2 after printing a one-line error. */
 int ch_app_configure(struct ch_app *app, int argc, char **argv);

@@ -222,6 +222,11 @@ void ch_app_on_worker(struct ch_app *app, int (*start)(struct ch_worker *w, void
     app->worker_arg = arg;
 }
 
+int ch_worker_index(const struct ch_worker *w)
+{
+    return w->id;
+}
+
 size_t ch_app_route_count(const struct ch_app *app)
 {
     return app->nroutes;
