@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite: unit and integration tests against the release build, then the same
-# again under ASan+UBSan. Each suite prints "N passed, N failed"; this script sums them and
+# again under ASan+UBSan, then the fuzz inputs replayed. Each suite prints "N passed, N failed"; this script sums them and
 # ends with one such line. Exit status 0 only if nothing failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -57,6 +57,18 @@ fi
 if build O=build/debug SAN=1 build/debug/chopin build/debug/unit-tests; then
     suite unit-asan ./build/debug/unit-tests
     integration asan "$PWD/build/debug/chopin"
+fi
+
+# Every fuzz corpus and regression input through every fuzz driver, built with gcc and
+# ASan+UBSan and a plain main() instead of libFuzzer (mk/fuzz.mk): one suite per driver.
+if build O=build/debug SAN=1 fuzz-replay-bins; then
+    for src in fuzz/*.c; do
+        d=$(basename "$src" .c)
+        [ "$d" = replay_main ] && continue
+        # shellcheck disable=SC2046
+        suite "fuzz-replay-$d" build/debug/fuzz-replay/"$d" \
+            $(ls -d fuzz/corpus/*/ fuzz/regression/*/ 2>/dev/null)
+    done
 fi
 
 echo
