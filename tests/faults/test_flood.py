@@ -1,4 +1,5 @@
-"""Connection floods: past the server's file-descriptor limit."""
+"""Connection floods: past the server's file-descriptor limit, and 10,000 idle keep-alive
+connections."""
 import selectors
 import socket
 import time
@@ -106,6 +107,76 @@ def flood_past_fd_limit():
         check(fds1 <= fds0 + 2, "descriptors %d after the flood, %d before" % (fds1, fds0))
         check("pausing accepts" in s.stderr(), "EMFILE not reported")
         check(time.time() - t0 < 30, "flood case took too long")
+
+
+@case
+def ten_thousand_idle_keep_alive():
+    """10,000 connections that made one request and stay idle: memory per connection, other
+    clients unaffected, and every idle one closed at IDLE_TIMEOUT."""
+    limit = raise_own_nofile()
+    n = min(10000, limit - 200)
+    idle_timeout = 8.0
+    with LimitedServer(binary=BIN, env={"IDLE_TIMEOUT": "%ds" % idle_timeout},
+                       workers=2) as s:
+        for _ in range(200):  # warm up: block caches, request pools, Date cache
+            one_request(s.port)
+        time.sleep(0.3)
+        rss0 = s.rss_kib()
+        socks = open_many(s.port, n)
+        eq(len(socks), n, "connections opened")
+        # One request on each, so every connection has been through a full exchange.
+        sel = selectors.DefaultSelector()
+        req = http_get("/plaintext")
+        for c in socks:
+            c.send(req)
+            sel.register(c, selectors.EVENT_READ, [b"", None])
+        answered, end = 0, time.time() + 30
+        while answered < n and time.time() < end:
+            for key, _ in sel.select(timeout=0.5):
+                st = key.data
+                chunk = key.fileobj.recv(4096)
+                st[0] += chunk
+                if st[1] is None and st[0].count(b"Hello, World!") == 1:
+                    st[1] = time.time()
+                    answered += 1
+                if not chunk:
+                    raise AssertionError("closed before the idle timeout")
+        eq(answered, n, "responses")
+        t_idle = time.time()
+        time.sleep(1.0)
+        rss1 = s.rss_kib()
+        per_conn = (rss1 - rss0) * 1024.0 / n
+        probe = Probe(s.port, 4)
+        lat, errors, nerr = probe.result()
+        p99 = report_latency("normal clients beside 10k idle", lat, nerr)
+        # Now wait for the server to close them all.
+        closed, times = 0, []
+        end = t_idle + idle_timeout + 5
+        while closed < n and time.time() < end:
+            for key, _ in sel.select(timeout=0.5):
+                try:
+                    chunk = key.fileobj.recv(4096)
+                except OSError:
+                    chunk = b""
+                if chunk:
+                    continue
+                times.append(time.time() - key.data[1])
+                sel.unregister(key.fileobj)
+                key.fileobj.close()
+                closed += 1
+        sel.close()
+        for c in socks:
+            c.close()
+        print("  figure idle: %d idle keep-alive connections, server RSS %d -> %d KiB, %.0f bytes "
+              "per connection; closed %d/%d after %.2f-%.2f s idle (IDLE_TIMEOUT %.0f s)"
+              % (n, rss0, rss1, per_conn, closed, n, min(times) if times else -1,
+                 max(times) if times else -1, idle_timeout), flush=True)
+        eq(nerr, 0, "normal client errors %r" % errors)
+        check(p99 < 100, "p99 %.1f ms beside idle connections" % p99)
+        check(per_conn <= 1024, "%.0f bytes of RSS per idle connection" % per_conn)
+        eq(closed, n, "idle connections closed by the server")
+        check(min(times) >= idle_timeout - 0.5, "closed early: %.2f s" % min(times))
+        check(max(times) <= idle_timeout + 2.5, "closed late: %.2f s" % max(times))
 
 
 if __name__ == "__main__":
