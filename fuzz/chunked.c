@@ -33,11 +33,11 @@
 #define UNPOISON(p, n) ((void)(p), (void)(n))
 #endif
 
-#define FAIL(...)                                                                              \
-    do {                                                                                       \
-        fprintf(stderr, "chunked: " __VA_ARGS__);                                              \
-        fputc('\n', stderr);                                                                   \
-        abort();                                                                               \
+#define FAIL(...)                                 \
+    do {                                          \
+        fprintf(stderr, "chunked: " __VA_ARGS__); \
+        fputc('\n', stderr);                      \
+        abort();                                  \
     } while (0)
 
 struct outcome {

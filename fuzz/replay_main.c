@@ -119,8 +119,10 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         struct stat st;
         if (stat(argv[i], &st) != 0) continue;
-        if (S_ISDIR(st.st_mode)) run_dir(argv[i]);
-        else run_one(argv[i]);
+        if (S_ISDIR(st.st_mode))
+            run_dir(argv[i]);
+        else
+            run_one(argv[i]);
     }
     printf("fuzz-replay: %d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;

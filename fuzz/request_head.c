@@ -38,14 +38,14 @@
 enum { MAX_HEADERS = 24 };
 
 /* Small limits so that the limit paths (414, 431, 413, too many fields) are reachable. */
-static const struct ch_http_limits lim = {.max_head = 2048, .max_headers = MAX_HEADERS,
-                                          .max_body = 1 << 20};
+static const struct ch_http_limits lim = {
+    .max_head = 2048, .max_headers = MAX_HEADERS, .max_body = 1 << 20};
 
-#define FAIL(...)                                                                              \
-    do {                                                                                       \
-        fprintf(stderr, "request_head: " __VA_ARGS__);                                         \
-        fputc('\n', stderr);                                                                   \
-        abort();                                                                               \
+#define FAIL(...)                                      \
+    do {                                               \
+        fprintf(stderr, "request_head: " __VA_ARGS__); \
+        fputc('\n', stderr);                           \
+        abort();                                       \
     } while (0)
 
 static int inside(struct ch_str s, const char *buf, size_t len)
@@ -126,7 +126,8 @@ static void compare(const struct ch_http_head *a, const char *abuf, const struct
         FAIL("split parse differs from whole parse");
     if (!same_slice(a->method, abuf, b->method, bbuf, n) ||
         !same_slice(a->target, abuf, b->target, bbuf, n) ||
-        !same_slice(a->path, abuf, b->path, bbuf, n) || !same_slice(a->query, abuf, b->query, bbuf, n) ||
+        !same_slice(a->path, abuf, b->path, bbuf, n) ||
+        !same_slice(a->query, abuf, b->query, bbuf, n) ||
         !same_slice(a->host, abuf, b->host, bbuf, n))
         FAIL("split parse slices differ");
     for (size_t i = 0; i < a->num_headers; i++)
