@@ -25,7 +25,8 @@ static int plaintext(struct ch_buf *out)
     char *p = out->ptr + out->len;
     PUT(p, "HTTP/1.1 200 OK\r\nServer: chopin\r\nContent-Type: text/plain\r\n"
            "Content-Length: 13\r\nDate: ");
-    put(&p, ch_date_get(), CH_DATE_LEN);
+    ch_date_copy(p);
+    p += CH_DATE_LEN;
     PUT(p, "\r\n\r\n");
     PUT(p, body);
     out->len = (size_t)(p - out->ptr);
@@ -39,7 +40,8 @@ static int json(struct ch_buf *out)
     char *p = out->ptr + out->len;
     PUT(p, "HTTP/1.1 200 OK\r\nServer: chopin\r\nContent-Type: application/json\r\n"
            "Date: ");
-    put(&p, ch_date_get(), CH_DATE_LEN);
+    ch_date_copy(p);
+    p += CH_DATE_LEN;
     PUT(p, "\r\nContent-Length: ");
     char *len_at = p;
     PUT(p, "00\r\n\r\n");
