@@ -3,6 +3,7 @@
 # with one such line. Exit status 0 only if nothing failed.
 #
 # Sections, in order (tests/run.sh SECTION... runs only those; default all):
+#   lint     cppcheck (mk/lint.mk): one failure per file with a finding
 #   release  unit and integration tests against the release build
 #   asan     the same under ASan+UBSan
 #   fuzz     every fuzz corpus and regression input through every driver (ASan+UBSan)
@@ -13,7 +14,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 JOBS=$(nproc 2>/dev/null || echo 2)
-SECTIONS=" ${*:-release asan fuzz tsan faults} "
+SECTIONS=" ${*:-lint release asan fuzz tsan faults} "
 want() { [[ $SECTIONS == *" $1 "* ]]; }
 LOG=build/test-logs
 mkdir -p "$LOG"
@@ -57,6 +58,25 @@ integration() { # label, binary
         suite "$1-$(basename "$t" .py)" env CHOPIN_BIN="$2" python3 "$t"
     done
 }
+
+# Counted per file: every C file checked passes unless cppcheck reports something in it.
+lint() {
+    local out rc files bad
+    out=$(make -s lint 2>&1)
+    rc=$?
+    echo "$out"
+    files=$(find src fuzz tests/unit -name '*.c' | wc -l)
+    bad=0
+    if [ "$rc" -ne 0 ]; then
+        bad=$(echo "$out" | grep -oE '^[^: ]+\.[ch]:[0-9]+: ' | cut -d: -f1 | sort -u | wc -l)
+        [ "$bad" -eq 0 ] && bad=1
+    fi
+    echo "lint: $((files - bad)) passed, $bad failed"
+}
+
+if want lint; then
+    suite lint lint
+fi
 
 if want release && build all build/unit-tests; then
     suite unit ./build/unit-tests
