@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fuzz.h"
+
 static int passed, failed;
 
 static int read_file(const char *path, uint8_t **data, size_t *size)
