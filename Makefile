@@ -99,7 +99,7 @@ run: deps
 	./$(O)/chopin
 
 test:
-	@scripts/deps.sh test
+	@scripts/deps.sh test lint
 	@tests/run.sh
 
 unit: $(O)/unit-tests

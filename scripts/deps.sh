@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs the Debian packages a task needs, only those missing.
-# Usage: scripts/deps.sh GROUP...   groups: build test bench bench-json bench-db fuzz
+# Usage: scripts/deps.sh GROUP...   groups: build test bench bench-json bench-db fuzz lint
 set -eu
 
 pkgs=""
@@ -12,6 +12,7 @@ for group in "$@"; do
     bench-json) pkgs="$pkgs gcc make pkg-config libcjson-dev libjansson-dev gnuplot-nox" ;;
     bench-db) pkgs="$pkgs wrk postgresql postgresql-contrib gnuplot-nox python3" ;;
     fuzz) pkgs="$pkgs clang libclang-rt-14-dev" ;;
+    lint) pkgs="$pkgs cppcheck" ;;
     *) echo "deps.sh: unknown group '$group'" >&2; exit 2 ;;
     esac
 done

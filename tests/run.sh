@@ -1,11 +1,21 @@
 #!/usr/bin/env bash
-# The whole test suite: unit and integration tests against the release build, then the same
-# again under ASan+UBSan. Each suite prints "N passed, N failed"; this script sums them and
-# ends with one such line. Exit status 0 only if nothing failed.
+# The whole test suite. Each suite prints "N passed, N failed"; this script sums them and ends
+# with one such line. Exit status 0 only if nothing failed.
+#
+# Sections, in order (tests/run.sh SECTION... runs only those; default all):
+#   lint     cppcheck (mk/lint.mk): one failure per file with a finding
+#   release  unit and integration tests against the release build
+#   asan     the same under ASan+UBSan
+#   fuzz     every fuzz corpus and regression input through every driver (ASan+UBSan)
+#   tsan     unit tests and the multi-worker suite under ThreadSanitizer
+#   faults   load and fault tests (tests/faults/, a few minutes; also `make test-faults`);
+#            SKIP_FAULTS=1 leaves them out of a full run
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 JOBS=$(nproc 2>/dev/null || echo 2)
+SECTIONS=" ${*:-lint release asan fuzz tsan faults} "
+want() { [[ $SECTIONS == *" $1 "* ]]; }
 LOG=build/test-logs
 mkdir -p "$LOG"
 passed=0
@@ -49,14 +59,61 @@ integration() { # label, binary
     done
 }
 
-if build all build/unit-tests build/test-app examples; then
+# Counted per file: every C file checked passes unless cppcheck reports something in it.
+lint() {
+    local out rc files bad
+    out=$(make -s lint 2>&1)
+    rc=$?
+    echo "$out"
+    files=$(find src fuzz tests/unit -name '*.c' | wc -l)
+    bad=0
+    if [ "$rc" -ne 0 ]; then
+        bad=$(echo "$out" | grep -oE '^[^: ]+\.[ch]:[0-9]+: ' | cut -d: -f1 | sort -u | wc -l)
+        [ "$bad" -eq 0 ] && bad=1
+    fi
+    echo "lint: $((files - bad)) passed, $bad failed"
+}
+
+if want lint; then
+    suite lint lint
+fi
+
+if want release && build all build/unit-tests build/test-app examples; then
     suite unit ./build/unit-tests
     integration release "$PWD/build/chopin"
 fi
 
-if build O=build/debug SAN=1 build/debug/chopin build/debug/unit-tests build/debug/test-app; then
+if want asan && build O=build/debug SAN=1 build/debug/chopin build/debug/unit-tests build/debug/test-app; then
     suite unit-asan ./build/debug/unit-tests
     integration asan "$PWD/build/debug/chopin"
+fi
+
+# Every fuzz corpus and regression input through every fuzz driver, built with gcc and
+# ASan+UBSan and a plain main() instead of libFuzzer (mk/fuzz.mk): one suite per driver.
+if want fuzz && build O=build/debug SAN=1 fuzz-replay-bins; then
+    for src in fuzz/*.c; do
+        d=$(basename "$src" .c)
+        [ "$d" = replay_main ] && continue
+        # shellcheck disable=SC2046
+        suite "fuzz-replay-$d" build/debug/fuzz-replay/"$d" \
+            $(ls -d fuzz/corpus/*/ fuzz/regression/*/ 2>/dev/null)
+    done
+fi
+
+# ThreadSanitizer. halt_on_error makes a racy unit run die before its summary line (counted
+# as a failure); lib.Server fails a suite on any ThreadSanitizer line in the server's stderr.
+if want tsan && build O=build/tsan SAN=thread build/tsan/chopin build/tsan/unit-tests; then
+    suite unit-tsan env TSAN_OPTIONS=halt_on_error=1 ./build/tsan/unit-tests
+    suite tsan-test_threads env CHOPIN_BIN="$PWD/build/tsan/chopin" \
+        python3 tests/integration/test_threads.py
+fi
+
+if want faults && [ "${SKIP_FAULTS:-0}" != 1 ] && build all &&
+    build O=build/debug SAN=1 build/debug/chopin; then
+    for t in tests/faults/test_*.py; do
+        suite "faults-$(basename "$t" .py)" env CHOPIN_BIN="$PWD/build/chopin" \
+            CHOPIN_ASAN_BIN="$PWD/build/debug/chopin" python3 "$t"
+    done
 fi
 
 echo

@@ -30,7 +30,7 @@ enum ch_error_code {
     CH_EHTTP_BARE_CR = -110,        /* CR not followed by LF */
     CH_EHTTP_LINE_ENDING = -111,    /* LF without CR */
     CH_EHTTP_CONTENT_LENGTH = -112, /* malformed, duplicate or overflowing Content-Length */
-    CH_EHTTP_TRANSFER_ENCODING = -113, /* anything but a single final "chunked" */
+    CH_EHTTP_TRANSFER_ENCODING = -113, /* framing in doubt: chunked absent, not last, twice */
     CH_EHTTP_CL_AND_TE = -114,      /* Content-Length together with Transfer-Encoding */
     CH_EHTTP_HOST = -115,           /* missing (HTTP/1.1), duplicate or malformed Host */
     CH_EHTTP_CHUNK_SIZE = -116,     /* invalid or overflowing chunk size */
@@ -38,6 +38,7 @@ enum ch_error_code {
     CH_EHTTP_BODY_TOO_LARGE = -118, /* 413 */
     CH_EHTTP_H2_PREFACE = -119,     /* "PRI * HTTP/2.0": 505 */
     CH_EHTTP_HTTP09 = -120,         /* a request line without a version: 400 */
+    CH_EHTTP_TE_UNSUPPORTED = -121, /* codings before a final "chunked" (e.g. gzip): 501 */
 };
 
 /* A static English description of any CH_E* code; never NULL. */

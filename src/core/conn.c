@@ -38,6 +38,9 @@ ssize_t ch_conn_read(struct ch_conn *c, size_t limit)
     size_t room = b->cap - b->len;
     if (room > limit - b->len) room = limit - b->len;
     ssize_t n = read(c->io.fd, b->ptr + b->len, room);
+    /* Nothing came: a buffer that is still empty goes back to the cache, or every connection
+     * accepted before its first byte would hold 8 KiB while it waits. */
+    if (n <= 0 && b->len == 0) give_back(c, b);
     if (n > 0) {
         b->len += (size_t)n;
         c->last_io = c->worker->loop.now;

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -146,10 +147,33 @@ static void release(struct ch_server *s, int started)
     s->workers = NULL;
 }
 
+/* Every connection is a descriptor, and the usual soft limit (1024) is far below what one
+ * server should hold; the hard limit is what the administrator allows. Like nginx's
+ * worker_rlimit_nofile, take all of it, and say what we got: running out shows up only as
+ * paused accepts. */
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+    rlim_t was = rl.rlim_cur;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) rl.rlim_cur = was;
+    }
+    if (rl.rlim_cur == RLIM_INFINITY)
+        ch_log(CH_LOG_INFO, "open-file limit: unlimited");
+    else if (rl.rlim_cur != was)
+        ch_log(CH_LOG_INFO, "open-file limit: %llu (raised from %llu)",
+               (unsigned long long)rl.rlim_cur, (unsigned long long)was);
+    else
+        ch_log(CH_LOG_INFO, "open-file limit: %llu", (unsigned long long)rl.rlim_cur);
+}
+
 int ch_server_run(struct ch_server *s)
 {
     int rc = 0, started = 0;
     main_thread = pthread_self();
+    raise_nofile();
     s->nworkers = s->cfg->workers;
     s->workers = calloc((size_t)s->nworkers, sizeof(*s->workers));
     if (!s->workers) return CH_ENOMEM;

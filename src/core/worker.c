@@ -157,6 +157,9 @@ static void on_accept(struct ch_io *io, uint32_t events)
 {
     struct ch_worker *w = (struct ch_worker *)((char *)io - offsetof(struct ch_worker, listen_io));
     (void)events;
+    /* An event from the batch in which we stopped listening: in performance mode the socket
+     * is already closed, and its number may belong to someone else by now. */
+    if (!w->listening) return;
     for (int i = 0; i < ACCEPTS_PER_EVENT; i++) {
         int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {

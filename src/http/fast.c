@@ -26,7 +26,8 @@ static int plaintext(struct ch_buf *out)
     char *p = out->ptr + out->len;
     PUT(p, "HTTP/1.1 200 OK\r\nServer: chopin\r\nContent-Type: text/plain\r\n"
            "Content-Length: 13\r\nDate: ");
-    put(&p, ch_date_get(), CH_DATE_LEN);
+    ch_date_copy(p);
+    p += CH_DATE_LEN;
     PUT(p, "\r\n\r\n");
     PUT(p, body);
     out->len = (size_t)(p - out->ptr);
@@ -43,7 +44,8 @@ static int json(struct ch_buf *out)
     char *p = out->ptr + out->len;
     PUT(p, "HTTP/1.1 200 OK\r\nServer: chopin\r\nContent-Type: application/json\r\n"
            "Date: ");
-    put(&p, ch_date_get(), CH_DATE_LEN);
+    ch_date_copy(p);
+    p += CH_DATE_LEN;
     PUT(p, "\r\nContent-Length: ");
     size_t len_at = (size_t)(p - out->ptr);
     PUT(p, "00\r\n\r\n");

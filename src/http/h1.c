@@ -130,6 +130,15 @@ static void send_parse_error(struct h1_conn *hc, int err)
     send_error(hc, ch_http_error_status(err), ch_strerror(err));
 }
 
+/* "OPTIONS *" asks about the server as a whole (RFC 9110 9.3.7), which no route can match:
+ * the engine answers with the methods it serves, as Apache httpd does. */
+static void answer_options(struct ch_request *r)
+{
+    r->res.status = 200;
+    ch_res_header(r, CH_STR("Allow"), CH_STR("GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"));
+    ch_res_send(r);
+}
+
 /* Builds a request object from a validated head and hands it to the application. */
 static void dispatch(struct h1_conn *hc, const char *head, size_t head_len, struct ch_str body)
 {
@@ -178,7 +187,8 @@ static void dispatch(struct h1_conn *hc, const char *head, size_t head_len, stru
     if (!r->_keep_alive) hc->closing = 1;
     hc->req = r;
     c->refs++;
-    app_of(c)->handle(r);
+    if (r->method == CH_OPTIONS && ch_str_eq_cstr(r->target, "*")) answer_options(r);
+    else app_of(c)->handle(r);
 }
 
 /* The request is over: response sent and no holds left. */
@@ -290,6 +300,13 @@ static void process(struct h1_conn *hc)
             if (n == CH_INCOMPLETE) return;
             if (n < 0) {
                 send_parse_error(hc, n);
+                return;
+            }
+            if (h.method_id == CH_CONNECT) {
+                /* Not a proxy. Refused here, not by the application: a 2xx from a catch-all
+                 * handler would make the client believe in a tunnel, and the bytes it may
+                 * already be sending through it must not be read as requests. */
+                send_error(hc, 501, "CONNECT is not supported: this server is not a proxy");
                 return;
             }
             if (h.body_kind == CH_BODY_NONE) {
@@ -406,7 +423,15 @@ static void run(struct h1_conn *hc)
         if (ch_conn_pending(c) >= cfg->max_output) break;
         if (!(c->flags & CH_CONN_READABLE)) {
             /* The peer finished sending: nothing more can complete a request. */
-            if (c->flags & CH_CONN_PEER_SHUT) close_now(hc);
+            if (c->flags & CH_CONN_PEER_SHUT) {
+                close_now(hc);
+            } else if (hc->rpos) {
+                /* Waiting for input: drop what was parsed now rather than before the next
+                 * read, so that an idle keep-alive connection gives its read buffer back
+                 * (4-8 KiB each, which 10,000 idle clients turn into tens of MiB). */
+                ch_conn_consume(c, hc->rpos);
+                hc->rpos = 0;
+            }
             break;
         }
         size_t unparsed = c->rbuf.len - hc->rpos;

@@ -49,6 +49,31 @@ static int lower_eq(const char *p, size_t n, const char *lit)
     return ch_str_case_eq(ch_str_make(p, n), ch_str_make(lit, strlen(lit)));
 }
 
+/* Transfer-Encoding is a list of codings and only "chunked" alone is supported. When chunked
+ * is last and appears once, the framing is clear and the other codings are merely not
+ * implemented: 501 (RFC 9112 6.1, SHOULD). Anything else - chunked missing or not last, twice,
+ * with parameters, empty elements - leaves the body length unknown: 400 (6.3, MUST). */
+static int transfer_coding(struct ch_str v)
+{
+    if (lower_eq(v.ptr, v.len, "chunked")) return 0;
+    size_t i = 0, chunked = 0, others = 0;
+    int last_chunked = 0;
+    while (i <= v.len) {
+        size_t j = i;
+        while (j < v.len && v.ptr[j] != ',') j++;
+        struct ch_str t = ch_str_trim_ows(ch_str_make(v.ptr + i, j - i));
+        if (t.len == 0) return CH_EHTTP_TRANSFER_ENCODING;
+        for (size_t k = 0; k < t.len; k++)
+            if (!IS(t.ptr[k], C_TOKEN)) return CH_EHTTP_TRANSFER_ENCODING;
+        last_chunked = lower_eq(t.ptr, t.len, "chunked");
+        if (last_chunked) chunked++;
+        else others++;
+        i = j + 1;
+    }
+    if (chunked == 1 && last_chunked && others) return CH_EHTTP_TE_UNSUPPORTED;
+    return CH_EHTTP_TRANSFER_ENCODING;
+}
+
 /* Connection is a comma-separated list of tokens; only "close" and "keep-alive" matter. */
 static void scan_connection(struct scan *s, struct ch_str v)
 {
@@ -93,10 +118,10 @@ static int field(struct scan *s, struct ch_http_head *h, const struct ch_header 
         break;
     case 17:
         if (lower_eq(n, 17, "transfer-encoding")) {
-            /* Only a single "chunked" is supported: any other coding, or chunked twice,
-             * leaves the body's framing in doubt. */
-            if (s->seen_te || !lower_eq(f->value.ptr, f->value.len, "chunked"))
-                return CH_EHTTP_TRANSFER_ENCODING;
+            /* A second field line could be read as a list or as a replacement. */
+            if (s->seen_te) return CH_EHTTP_TRANSFER_ENCODING;
+            int rc = transfer_coding(f->value);
+            if (rc != 0) return rc;
             s->seen_te = 1;
         }
         break;

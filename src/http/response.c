@@ -27,7 +27,7 @@ int ch__write_status_line(struct ch_buf *out, int status)
     static const char mid[] = "\r\nServer: chopin\r\nDate: ";
     memcpy(p, mid, sizeof(mid) - 1);
     p += sizeof(mid) - 1;
-    memcpy(p, ch_date_get(), CH_DATE_LEN);
+    ch_date_copy(p);
     p += CH_DATE_LEN;
     memcpy(p, "\r\n", 2);
     out->len = (size_t)(p + 2 - out->ptr);

@@ -49,7 +49,8 @@ const char *ch_http_status_text(int status)
 int ch_http_error_status(int err)
 {
     switch (err) {
-    case CH_EHTTP_METHOD: return 501;
+    case CH_EHTTP_METHOD:
+    case CH_EHTTP_TE_UNSUPPORTED: return 501;
     case CH_EHTTP_VERSION:
     case CH_EHTTP_H2_PREFACE: return 505;
     case CH_EHTTP_URI_TOO_LONG: return 414;

@@ -1,8 +1,9 @@
 /* The cached HTTP Date header value, shared by every worker.
  *
  * One thread (the server's main thread) calls ch_date_refresh() every 500 ms; workers copy the
- * current string into responses. The value rotates through four slots, so a reader that loaded
- * the pointer keeps a stable string for at least 1.5 s, longer than any copy takes. */
+ * current string into responses with ch_date_copy(). The value rotates through four slots, so
+ * a copy never meets the slot being written unless the copier stalls for 1.5 s mid-copy, and
+ * the slots are atomic words so that even then it is no data race. */
 #ifndef CH_UTIL_DATE_H
 #define CH_UTIL_DATE_H
 
@@ -17,7 +18,12 @@ void ch_date_format(char *dst, time_t t);
 /* Publishes the current time as the cached Date value. Call from one thread only. */
 void ch_date_refresh(void);
 
-/* The cached Date value: CH_DATE_LEN bytes followed by a NUL. Refreshes once if never set. */
+/* Copies the cached Date value (CH_DATE_LEN bytes, no NUL) to dst. Refreshes once if the
+ * cache was never set. */
+void ch_date_copy(char *dst);
+
+/* The cached Date value in a per-thread copy: CH_DATE_LEN bytes and a NUL, valid until the
+ * thread's next call. ch_date_copy() into the destination saves one copy. */
 const char *ch_date_get(void);
 
 #endif

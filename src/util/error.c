@@ -36,6 +36,7 @@ const char *ch_strerror(int err)
     case CH_EHTTP_BODY_TOO_LARGE: return "request body too large";
     case CH_EHTTP_H2_PREFACE: return "HTTP/2 is not supported on this port";
     case CH_EHTTP_HTTP09: return "HTTP/0.9 requests are not supported";
+    case CH_EHTTP_TE_UNSUPPORTED: return "transfer coding not implemented";
     }
     return "unknown error";
 }
