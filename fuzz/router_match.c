@@ -146,7 +146,7 @@ static int naive_match(const char *pat, const char *path, size_t len, char *rank
 
 static unsigned effective(unsigned mask)
 {
-    return mask & GET ? mask | HEAD : mask;
+    return (mask & GET) ? (mask | HEAD) : mask;
 }
 
 /* The oracle's answer: 0, 405 or 404 as a status, and the expected data and allowed set. */

@@ -54,13 +54,12 @@ static int echo(struct ch_request *req)
 
 int basic_register(struct ch_app *app)
 {
-    int rc = 0;
-    rc = rc ? rc : ch_get(app, "/plaintext", plaintext);
-    rc = rc ? rc : ch_get(app, "/json", json);
-    rc = rc ? rc : ch_get(app, "/", welcome);
-    rc = rc ? rc : ch_get(app, "/api-docs", docs);
-    rc = rc ? rc : ch_post(app, "/echo", echo);
-    return rc;
+    int rc;
+    if ((rc = ch_get(app, "/plaintext", plaintext)) || (rc = ch_get(app, "/json", json)) ||
+        (rc = ch_get(app, "/", welcome)) || (rc = ch_get(app, "/api-docs", docs)) ||
+        (rc = ch_post(app, "/echo", echo)))
+        return rc;
+    return 0;
 }
 
 int basic_render_docs(struct ch_app *app)

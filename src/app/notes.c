@@ -167,7 +167,9 @@ static int update(struct ch_request *req, int replace)
     const char *title = NULL, *body = NULL;
     if (!note_id(req, &id) || read_input(req, replace, &title, &body)) return 0;
     char *t = title ? strdup(title) : NULL;
-    char *b = body || replace ? strdup(body ? body : "") : NULL;
+    char *b = NULL;
+    if (body) b = strdup(body);
+    else if (replace) b = strdup(""); /* PUT replaces: an absent body becomes empty */
     pthread_mutex_lock(&store.lock);
     long i = find(id);
     if (i >= 0) {
@@ -221,12 +223,18 @@ int notes_register(struct ch_app *app)
 {
     struct ch_group *g = ch_group_new(app, "/api/notes");
     if (!g) return CH_ENOMEM;
-    int rc = 0;
-    rc = rc ? rc : ch_group_route(g, CH_METHOD_BIT(CH_GET), "", list);
-    rc = rc ? rc : ch_group_route(g, CH_METHOD_BIT(CH_POST), "", create);
-    rc = rc ? rc : ch_group_route(g, CH_METHOD_BIT(CH_GET), "/:id", get_one);
-    rc = rc ? rc : ch_group_route(g, CH_METHOD_BIT(CH_PUT), "/:id", replace);
-    rc = rc ? rc : ch_group_route(g, CH_METHOD_BIT(CH_PATCH), "/:id", modify);
-    rc = rc ? rc : ch_group_route(g, CH_METHOD_BIT(CH_DELETE), "/:id", destroy);
-    return rc;
+    static const struct {
+        enum ch_method method;
+        const char *pattern;
+        ch_handler_fn handler;
+    } routes[] = {
+        {CH_GET, "", list},          {CH_POST, "", create},        {CH_GET, "/:id", get_one},
+        {CH_PUT, "/:id", replace},   {CH_PATCH, "/:id", modify},   {CH_DELETE, "/:id", destroy},
+    };
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        int rc = ch_group_route(g, CH_METHOD_BIT(routes[i].method), routes[i].pattern,
+                                routes[i].handler);
+        if (rc) return rc;
+    }
+    return 0;
 }
