@@ -23,7 +23,10 @@
 
 enum conn_state { C_DOWN, C_CONNECTING, C_READY };
 
-enum { BACKOFF_MIN_MS = 25, BACKOFF_MAX_MS = 1000 };
+/* Reconnect delays double from 25 ms up to 500 ms, halved at random. While the pool is down
+ * only one connection probes at a time, so the cap can stay low (fast recovery once the server
+ * is back) without hammering a server that is still starting or refusing. */
+enum { BACKOFF_MIN_MS = 25, BACKOFF_MAX_MS = 500 };
 
 struct pool;
 
@@ -479,7 +482,15 @@ static void on_timer(struct ch_timer *t)
     struct conn *c = conn_of_timer(t);
     struct pool *p = c->pool;
     switch (c->state) {
-    case C_DOWN: conn_start(c); return;
+    case C_DOWN:
+        for (int i = 0; p->down && i < p->n; i++) {
+            if (p->conns[i].state == C_CONNECTING) {
+                ch_timer_start(p->dw->loop, &c->timer, backoff_ms(c), on_timer);
+                return; /* another connection is probing; conn_ready() will wake us */
+            }
+        }
+        conn_start(c);
+        return;
     case C_CONNECTING: conn_fail(c, "connection attempt timed out"); return;
     case C_READY: {
         if (!c->inflight) return; /* idle: re-armed by the next append */
