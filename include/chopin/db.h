@@ -124,6 +124,7 @@ struct ch_db_stats {
     uint64_t unavailable; /* batches answered CH_EUNAVAILABLE (down, queue full, reset) */
     uint64_t failed;      /* queries that failed with any other error */
     uint64_t reconnects;  /* connections re-established after a failure */
+    uint64_t conn_errors; /* connections lost, and connection attempts that failed */
     int connections;      /* pool size */
     int ready;            /* connections open and usable (SQLite: pool threads) */
     int in_flight;        /* batches sent and not yet answered */

@@ -58,6 +58,7 @@ struct pool {
     int nwait;
     int nready;
     int down; /* a failure left no usable connection: refuse rather than queue */
+    int prep_logged; /* a PREPARE failure was logged during this outage */
 };
 
 static void conn_start(struct conn *c);
@@ -258,6 +259,7 @@ static void conn_fail(struct conn *c, const char *why)
     c->inflight = 0;
     c->state = C_DOWN;
     c->failures++;
+    p->dw->st.conn_errors++;
     if (was_ready) p->nready--;
     while (b) {
         struct ch_db_batch *next = b->next;
@@ -308,18 +310,6 @@ static void conn_ready(struct conn *c)
     append(c, &c->prep);
     c->state = C_READY;
     p->nready++;
-    if (c->failures || p->down) p->dw->st.reconnects++;
-    c->failures = 0;
-    if (p->down) {
-        ch_log(CH_LOG_INFO, "database connection restored (worker %d)", p->dw->w->id);
-        p->down = 0;
-        /* The server is back: the other connections retry now rather than at their backoff. */
-        for (int i = 0; i < p->n; i++) {
-            struct conn *o = &p->conns[i];
-            if (o->state == C_DOWN)
-                ch_timer_start(p->dw->loop, &o->timer, ch__db_random(p->dw) % 20, on_timer);
-        }
-    }
     if (flushed(c) != 0) {
         conn_fail(c, PQerrorMessage(c->pg));
         return;
@@ -387,21 +377,40 @@ static void deliver(struct ch_db_batch *b)
     if (done) done(done_arg, first);
 }
 
-/* The PREPAREs answered: all must have succeeded, or the connection is useless. */
+/* The PREPAREs answered: all must have succeeded, or the connection is useless (say, the
+ * tables were dropped). Only now does the connection count as a recovery: counting it at
+ * connect time would reset the backoff and turn a schema problem into a reconnect storm. */
 static int check_prep(struct conn *c)
 {
+    struct pool *p = c->pool;
     int ok = 1;
     for (struct ch__db_query *q = c->prep.head; q; q = q->next) {
         if (!q->u.pg.res || PQresultStatus(q->u.pg.res) != PGRES_COMMAND_OK) {
-            if (ok)
-                ch_log(CH_LOG_ERROR, "cannot prepare statement '%s': %s",
-                       c->pool->db->stmts[q->stmt].name,
-                       q->u.pg.res ? PQresultErrorMessage(q->u.pg.res) : "no result");
+            if (ok && !p->prep_logged) {
+                p->prep_logged = 1;
+                const char *msg = q->u.pg.res ? PQresultErrorMessage(q->u.pg.res) : "no result";
+                ch_log(CH_LOG_ERROR, "cannot prepare statement '%s': %.*s",
+                       p->db->stmts[q->stmt].name, (int)strcspn(msg, "\n"), msg);
+            }
             ok = 0;
         }
     }
     clear_held(&c->prep);
-    return ok;
+    if (!ok) return 0;
+    if (c->failures || p->down) p->dw->st.reconnects++;
+    c->failures = 0;
+    if (p->down) {
+        ch_log(CH_LOG_INFO, "database connection restored (worker %d)", p->dw->w->id);
+        p->down = 0;
+        p->prep_logged = 0;
+        /* The server is back: the other connections retry now rather than at their backoff. */
+        for (int i = 0; i < p->n; i++) {
+            struct conn *o = &p->conns[i];
+            if (o->state == C_DOWN)
+                ch_timer_start(p->dw->loop, &o->timer, ch__db_random(p->dw) % 20, on_timer);
+        }
+    }
+    return 1;
 }
 
 /* Takes every complete result libpq has parsed. Returns -1 if the connection was reset. */

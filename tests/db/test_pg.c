@@ -283,3 +283,53 @@ TEST(pg_restart_recovers_and_never_hangs)
     for (int i = 0; i < SLOTS; i++) ch_arena_cleanup(&flow.slots[i].arena);
     dbt_env_close(&e);
 }
+
+TEST(pg_unpreparable_statements_back_off)
+{
+    dbt_exec(dbt_pg_url, "DROP TABLE IF EXISTS chopin_test_drop");
+    dbt_exec(dbt_pg_url, "CREATE TABLE chopin_test_drop (id integer)");
+    struct ch_db_options o = {.pool_size = 1};
+    struct dbt_env e;
+    dbt_env_open(&e, dbt_pg_url, &o);
+    int sel = dbt_env_stmt(&e, "drop_sel", "SELECT count(*) FROM chopin_test_drop", NULL);
+    dbt_env_start(&e);
+
+    /* The table goes away and the pool's connection with it: every reconnect now fails to
+     * prepare. That must back off like any other failure, not spin. */
+    dbt_exec(dbt_pg_url, "DROP TABLE chopin_test_drop");
+    dbt_exec(dbt_pg_url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                         " WHERE application_name = 'chopin'");
+    dbt_run_for(&e.tw.w, 1000);
+    struct ch_db_stats st;
+    ch_db_worker_stats(e.dw, &st);
+    fprintf(stderr, "    %llu failed attempts in the second after the table was dropped\n",
+            (unsigned long long)st.conn_errors);
+    ASSERT(st.conn_errors >= 2);
+    ASSERT(st.conn_errors <= 10);
+
+    struct dbt_call c = {0};
+    struct dbt_done d = {0};
+    struct ch_db_batch *b = ch_db_batch_new(e.dw, &e.arena);
+    dbt_add(b, sel, NULL, 0, &c);
+    dbt_submit(b, &d);
+    ASSERT(dbt_run_until(&e.tw.w, &d.calls, 1, 2000));
+    ASSERT_EQ(d.err, CH_EUNAVAILABLE);
+
+    /* Back: the pool recovers by itself. */
+    dbt_exec(dbt_pg_url, "CREATE TABLE chopin_test_drop (id integer)");
+    uint64_t end = ch_now_ms() + 3000;
+    do {
+        dbt_run_for(&e.tw.w, 20);
+        ch_db_worker_stats(e.dw, &st);
+    } while (st.reconnects == 0 && ch_now_ms() < end);
+    ASSERT_EQ(st.reconnects, 1);
+    memset(&d, 0, sizeof(d));
+    b = ch_db_batch_new(e.dw, &e.arena);
+    dbt_add(b, sel, NULL, 0, &c);
+    dbt_submit(b, &d);
+    ASSERT(dbt_run_until(&e.tw.w, &d.calls, 1, 2000));
+    ASSERT_EQ(d.err, 0);
+    ASSERT_EQ(c.ints[0][0], 0);
+    dbt_env_close(&e);
+    dbt_exec(dbt_pg_url, "DROP TABLE chopin_test_drop");
+}
