@@ -58,6 +58,7 @@ int ch__sq_map_rc(int rc)
     case SQLITE_TOOBIG:
     case SQLITE_RANGE: return CH_EINVAL;
     case SQLITE_NOMEM: return CH_ENOMEM;
+    case SQLITE_INTERRUPT: return CH_EUNAVAILABLE; /* only ch_db_worker_stop interrupts */
     default: return CH_EIO;
     }
 }
@@ -161,8 +162,8 @@ static int run_query(struct ch__sq_thread *t, struct holder *h, struct ch__db_qu
 {
     const struct ch__db_stmt *def = &t->s->db->stmts[q->stmt];
     sqlite3_stmt *st = stmt_get(t, q->stmt);
-    if (!st) {
-        set_error(h, q, CH_EIO, sqlite3_errmsg(t->conn));
+    if (!st) { /* preparing failed: the schema changed, out of memory, or interrupted */
+        set_error(h, q, ch__sq_map_rc(sqlite3_errcode(t->conn)), sqlite3_errmsg(t->conn));
         return q->u.sq.err;
     }
     int rc = bind_all(st, q, def->nparams);
@@ -301,7 +302,7 @@ static void deliver(struct sq_worker *sw, struct ch_db_batch *b)
         if (v.err) {
             v.msg = ch_str_make(h->heap + q->u.sq.msg_off, q->u.sq.msg_len);
             if (!first) first = v.err;
-            dw->st.failed++;
+            if (v.err != CH_EUNAVAILABLE) dw->st.failed++;
         } else {
             v.nrows = q->u.sq.nrows;
             v.ncols = q->u.sq.ncols;
@@ -311,6 +312,7 @@ static void deliver(struct sq_worker *sw, struct ch_db_batch *b)
         if (q->cb) q->cb(q->arg, &v);
         q = next;
     }
+    if (first == CH_EUNAVAILABLE) dw->st.unavailable++;
     if (done) done(done_arg, first);
     holder_put(sw, h);
 }
