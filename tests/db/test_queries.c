@@ -234,7 +234,10 @@ DB_TEST(a_failing_batch_does_not_affect_its_neighbours)
     ASSERT(strstr(y3.msg, "aborted") != NULL);
     ASSERT_EQ(dy.err, CH_EINVAL);
     ASSERT_EQ(x.calls + y1.calls + y2.calls + y3.calls + z.calls, 5);
-    ASSERT_EQ(z.ints[0][0], x.ints[0][0] + 1); /* y's increment was rolled back */
+    /* y's increment was rolled back: x and z saw 1 and 2, in either order (on SQLite the
+     * batches may run on different threads). */
+    ASSERT_EQ(x.ints[0][0] + z.ints[0][0], 3);
+    ASSERT_EQ(x.ints[0][0] * z.ints[0][0], 2);
     ASSERT_EQ(counter_value(&c), 2);
     ch_db_worker_stats(c.e.dw, &st);
     ASSERT_EQ(st.failed, 2);
@@ -363,7 +366,9 @@ DB_TEST(stop_answers_everything_in_flight)
     for (int i = 0; i < N; i++) {
         ASSERT_EQ(done[i].calls, 1);
         ASSERT_EQ(calls[i].calls, 2);
-        ASSERT(done[i].err == 0 || done[i].err == CH_EUNAVAILABLE);
+        if (done[i].err != 0 && done[i].err != CH_EUNAVAILABLE)
+            ch_test_fail(__FILE__, __LINE__, "batch %d: error %d (%s)", i, done[i].err,
+                         calls[i].msg);
     }
     ASSERT_EQ(r.d.calls, 1);
     ASSERT_EQ(r.inner.calls, 1);
