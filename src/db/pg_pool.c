@@ -12,9 +12,12 @@
  * exponential backoff and jitter after a failure. While no connection is usable after a
  * failure, batches are refused at once with CH_EUNAVAILABLE rather than queued. */
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "chopin/error.h"
 #include "core/worker.h"
@@ -46,6 +49,8 @@ struct conn {
     uint64_t last_read;
     struct ch_db_batch prep;     /* the PREPAREs sent at connect, as a pseudo-batch */
     struct ch__db_query *prep_q; /* its queries, one per statement */
+    uint64_t sent_pass;          /* the pool's pass of the last send */
+    int corked;                  /* TCP_CORK is on until the end of the pass */
 };
 
 struct pool {
@@ -57,8 +62,10 @@ struct pool {
     struct ch_db_batch *wait_head, *wait_tail; /* batches waiting for a free pipeline slot */
     int nwait;
     int nready;
-    int down; /* a failure left no usable connection: refuse rather than queue */
+    int down;        /* a failure left no usable connection: refuse rather than queue */
     int prep_logged; /* a PREPARE failure was logged during this outage */
+    uint64_t pass;   /* loop passes that sent something, counted by the uncork timer */
+    struct ch_timer uncork;
 };
 
 static void conn_start(struct conn *c);
@@ -163,11 +170,40 @@ static struct conn *pick(struct pool *p)
     return best;
 }
 
+/* libpq 15's PQpipelineSync always flushes, so every batch costs a send(): a packet through
+ * the network stack and, on the server, a wake-up. When a connection sends a second time in the
+ * same pass of the loop, it is corked until the pass ends (the zero-delay uncork timer runs after
+ * the pass's I/O), and the pass's later batches leave as one packet. The first batch of a pass
+ * is never held back, so an idle server sees no added latency. */
+static void on_uncork(struct ch_timer *t)
+{
+    struct pool *p = (struct pool *)((char *)t - offsetof(struct pool, uncork));
+    p->pass++;
+    int off = 0;
+    for (int i = 0; i < p->n; i++) {
+        struct conn *c = &p->conns[i];
+        if (!c->corked) continue;
+        c->corked = 0;
+        if (c->state == C_READY) setsockopt(c->io.fd, IPPROTO_TCP, TCP_CORK, &off, sizeof(off));
+    }
+}
+
+static void before_send(struct pool *p, struct conn *c)
+{
+    if (c->sent_pass == p->pass && !c->corked) {
+        int on = 1;
+        c->corked = setsockopt(c->io.fd, IPPROTO_TCP, TCP_CORK, &on, sizeof(on)) == 0;
+    }
+    c->sent_pass = p->pass;
+    if (!ch_timer_armed(&p->uncork)) ch_timer_start(p->dw->loop, &p->uncork, 0, on_uncork);
+}
+
 /* Sends `b` on some connection, or queues it, or refuses it (always asynchronously). */
 static void dispatch(struct pool *p, struct ch_db_batch *b)
 {
     struct conn *c = pick(p);
     if (c) {
+        before_send(p, c);
         if (send_batch(c, b) == 0 && flushed(c) == 0) return;
         int appended = c->tail == b;
         conn_fail(c, PQerrorMessage(c->pg)); /* refuses everything in flight on c */
@@ -258,6 +294,7 @@ static void conn_fail(struct conn *c, const char *why)
     c->await_null = 0;
     c->inflight = 0;
     c->state = C_DOWN;
+    c->corked = 0;
     c->failures++;
     p->dw->st.conn_errors++;
     if (was_ready) p->nready--;
@@ -365,15 +402,13 @@ static void deliver(struct ch_db_batch *b)
         ch__pg_view(&v, arena, r);
         if (v.err) {
             if (!first) first = v.err;
-            if (v.err == CH_EUNAVAILABLE)
-                dw->st.unavailable++;
-            else
-                dw->st.failed++;
+            if (v.err != CH_EUNAVAILABLE) dw->st.failed++;
         }
         if (cb) cb(arg, &v);
         PQclear(r);
         q = next;
     }
+    if (first == CH_EUNAVAILABLE) dw->st.unavailable++; /* counted per batch, as documented */
     if (done) done(done_arg, first);
 }
 
@@ -518,6 +553,7 @@ int ch__pg_worker_start(struct ch_db_worker *dw)
     struct pool *p = calloc(1, sizeof(*p));
     if (!p) return CH_ENOMEM;
     p->dw = dw;
+    p->pass = 1; /* a connection's sent_pass starts at 0: its first send is never corked */
     p->db = dw->db;
     p->p = dw->db->drv_data;
     p->n = dw->db->opt.pool_size;
@@ -553,6 +589,7 @@ void ch__pg_worker_stop(struct ch_db_worker *dw)
     struct ch_db_batch *answer = p->wait_head,
                        **tail = p->wait_tail ? &p->wait_tail->next : &answer;
     p->wait_head = p->wait_tail = NULL;
+    ch_timer_stop(dw->loop, &p->uncork);
     for (int i = 0; i < p->n; i++) {
         struct conn *c = &p->conns[i];
         ch_timer_stop(dw->loop, &c->timer);
