@@ -93,13 +93,22 @@ static int keep(struct ch__pg_db *p, int *n, const char *key, const char *val)
     return 0;
 }
 
-/* The pool's connection parameters: the URL first, then the host and address the startup
- * connection actually used, overriding the URL's (libpq lets later keywords win). With a
- * list of hosts (failover setups) nothing is pinned. */
+/* The pool's connection parameters, in libpq's order of precedence (later keywords win):
+ * our defaults, then the URL, then the host and address the startup connection actually used.
+ * With a list of hosts (failover setups) nothing is pinned.
+ *
+ * The defaults bound how long a vanished server (no reset, e.g. a dead host) can hold work:
+ * unacknowledged writes fail after 10 s (tcp_user_timeout) and an idle connection is probed
+ * after 10 s, declared dead 15 s later. A busy backend still answers keepalives from its
+ * kernel, so slow queries are not cut; the pool's stall timer is the last resort for those. */
 static int pin_params(struct ch__pg_db *p, const char *url)
 {
     int n = 0;
-    if (keep(p, &n, "fallback_application_name", "chopin") || keep(p, &n, "dbname", url)) return -1;
+    if (keep(p, &n, "fallback_application_name", "chopin") || keep(p, &n, "keepalives", "1") ||
+        keep(p, &n, "keepalives_idle", "10") || keep(p, &n, "keepalives_interval", "5") ||
+        keep(p, &n, "keepalives_count", "3") || keep(p, &n, "tcp_user_timeout", "10000") ||
+        keep(p, &n, "dbname", url))
+        return -1;
     PQconninfoOption *opts = PQconninfoParse(url, NULL);
     int multi = 0;
     for (PQconninfoOption *o = opts; o && o->keyword; o++)
@@ -121,7 +130,7 @@ static void pg_close(struct ch_db *db)
     struct ch__pg_db *p = db->drv_data;
     if (!p) return;
     if (p->boot) PQfinish(p->boot);
-    for (int i = 0; i < 8; i++) free(p->owned[i]);
+    for (int i = 0; i < 16; i++) free(p->owned[i]);
     free(p->names);
     free(p);
     db->drv_data = NULL;

@@ -12,9 +12,9 @@ struct ch__pg_db {
     PGconn *boot; /* the startup connection, until the first worker starts */
     /* Connection parameters for pool connections: the URL, pinned to the address the startup
      * connection reached so that no worker ever resolves a host name (which would block). */
-    const char *keys[8];
-    const char *vals[8];
-    char *owned[8];    /* strdup'ed values to free */
+    const char *keys[16];
+    const char *vals[16];
+    char *owned[16];   /* strdup'ed values to free */
     char (*names)[16]; /* prepared statement names, "s<id>" */
 };
 

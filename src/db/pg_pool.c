@@ -51,6 +51,7 @@ struct conn {
     struct ch__db_query *prep_q; /* its queries, one per statement */
     uint64_t sent_pass;          /* the pool's pass of the last send */
     int corked;                  /* TCP_CORK is on until the end of the pass */
+    int nocork;                  /* not TCP (a Unix socket): never cork */
 };
 
 struct pool {
@@ -190,9 +191,10 @@ static void on_uncork(struct ch_timer *t)
 
 static void before_send(struct pool *p, struct conn *c)
 {
-    if (c->sent_pass == p->pass && !c->corked) {
+    if (c->sent_pass == p->pass && !c->corked && !c->nocork) {
         int on = 1;
         c->corked = setsockopt(c->io.fd, IPPROTO_TCP, TCP_CORK, &on, sizeof(on)) == 0;
+        c->nocork = !c->corked;
     }
     c->sent_pass = p->pass;
     if (!ch_timer_armed(&p->uncork)) ch_timer_start(p->dw->loop, &p->uncork, 0, on_uncork);
@@ -294,7 +296,7 @@ static void conn_fail(struct conn *c, const char *why)
     c->await_null = 0;
     c->inflight = 0;
     c->state = C_DOWN;
-    c->corked = 0;
+    c->corked = c->nocork = 0;
     c->failures++;
     p->dw->st.conn_errors++;
     if (was_ready) p->nready--;

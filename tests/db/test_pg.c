@@ -1,5 +1,6 @@
 /* PostgreSQL only: error mapping, wire formats, deep pipelines, and a server restart with
  * batches flowing. */
+#include <errno.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -332,4 +333,91 @@ TEST(pg_unpreparable_statements_back_off)
     ASSERT_EQ(c.ints[0][0], 0);
     dbt_env_close(&e);
     dbt_exec(dbt_pg_url, "DROP TABLE chopin_test_drop");
+}
+
+TEST(pg_stalled_backend_is_reset)
+{
+    /* A backend that stops answering (its process frozen; the kernel still acknowledges
+     * TCP, so keepalives cannot tell): the stall timer resets the connection and the batch
+     * gets CH_EUNAVAILABLE instead of hanging; the pool then reconnects. */
+    struct ch_db_options o = {.pool_size = 1, .stall_timeout_ms = 300};
+    struct dbt_env e;
+    dbt_env_open(&e, dbt_pg_url, &o);
+    int pid_stmt = dbt_env_stmt(&e, "pid", "SELECT pg_backend_pid(), 0", NULL);
+    dbt_env_start(&e);
+    struct dbt_call c = {0};
+    struct dbt_done d = {0};
+    struct ch_db_batch *b = ch_db_batch_new(e.dw, &e.arena);
+    dbt_add(b, pid_stmt, NULL, 0, &c);
+    dbt_submit(b, &d);
+    ASSERT(dbt_run_until(&e.tw.w, &d.calls, 1, 5000));
+    pid_t pid = (pid_t)c.ints[0][0];
+    ASSERT(pid > 0);
+    if (kill(pid, SIGSTOP) != 0) {
+        fprintf(stderr, "    (stall test skipped: cannot stop the backend: %s)\n", strerror(errno));
+        dbt_env_close(&e);
+        return;
+    }
+    memset(&d, 0, sizeof(d));
+    memset(&c, 0, sizeof(c));
+    b = ch_db_batch_new(e.dw, &e.arena);
+    dbt_add(b, CH_DB_WORLD_BY_ID, (int64_t[]){1}, 1, &c);
+    uint64_t t0 = ch_now_ms();
+    dbt_submit(b, &d);
+    int answered = dbt_run_until(&e.tw.w, &d.calls, 1, 3000);
+    uint64_t waited = ch_now_ms() - t0;
+    kill(pid, SIGCONT);
+    ASSERT(answered);
+    ASSERT_EQ(d.err, CH_EUNAVAILABLE);
+    ASSERT(waited >= 250 && waited < 1500);
+
+    struct ch_db_stats st;
+    uint64_t end = ch_now_ms() + 3000;
+    do {
+        dbt_run_for(&e.tw.w, 10);
+        ch_db_worker_stats(e.dw, &st);
+    } while (st.reconnects == 0 && ch_now_ms() < end);
+    ASSERT_EQ(st.reconnects, 1);
+    memset(&d, 0, sizeof(d));
+    b = ch_db_batch_new(e.dw, &e.arena);
+    dbt_add(b, CH_DB_WORLD_BY_ID, (int64_t[]){2}, 1, &c);
+    dbt_submit(b, &d);
+    ASSERT(dbt_run_until(&e.tw.w, &d.calls, 1, 3000));
+    ASSERT_EQ(d.err, 0);
+    dbt_env_close(&e);
+}
+
+TEST(pg_unix_socket_connection)
+{
+    if (!dbt_pg_dir) return;
+    char path[600], url[700];
+    snprintf(path, sizeof(path), "%s/port", dbt_pg_dir);
+    FILE *f = fopen(path, "r");
+    int port = 0;
+    if (!f || fscanf(f, "%d", &port) != 1) {
+        if (f) fclose(f);
+        fprintf(stderr, "    (unix socket test skipped: no %s)\n", path);
+        return;
+    }
+    fclose(f);
+    snprintf(url, sizeof(url), "host=%s/sock port=%d dbname=chopin user=chopin", dbt_pg_dir, port);
+    struct ch_db_options o = {.pool_size = 2};
+    struct dbt_env e;
+    dbt_env_open(&e, url, &o);
+    dbt_env_start(&e);
+    enum { N = 200 };
+    static struct dbt_call calls[N];
+    static struct dbt_done done[N];
+    memset(calls, 0, sizeof(calls));
+    memset(done, 0, sizeof(done));
+    int total = 0;
+    for (int i = 0; i < N; i++) {
+        struct ch_db_batch *b = ch_db_batch_new(e.dw, &e.arena);
+        dbt_add(b, CH_DB_WORLD_BY_ID, (int64_t[]){i + 1}, 1, &calls[i]);
+        done[i].counter = &total;
+        dbt_submit(b, &done[i]);
+    }
+    ASSERT(dbt_run_until(&e.tw.w, &total, N, 5000));
+    for (int i = 0; i < N; i++) ASSERT_EQ(calls[i].ints[0][0], i + 1);
+    dbt_env_close(&e);
 }
