@@ -108,9 +108,11 @@ int ch_db_stmt(struct ch_db *db, const char *name, const char *pg_sql, const cha
  * negative CH_E* code. */
 int ch_db_worker_start(struct ch_db *db, struct ch_worker *w);
 
-/* Destroys worker `w`'s pool, on that worker's thread (its worker_cleanup hook). Batches still
- * queued or in flight are answered with CH_EUNAVAILABLE before it returns; connections are
- * closed and everything is freed. Harmless if the pool was never started. */
+/* Destroys worker `w`'s pool, on that worker's thread (its worker_cleanup hook), never from
+ * inside one of its callbacks. Batches still queued or in flight are answered with
+ * CH_EUNAVAILABLE before it returns (finished SQLite batches with their results), and batches
+ * those callbacks submit are refused the same way; connections are closed and everything is
+ * freed. Harmless if the pool was never started. */
 void ch_db_worker_stop(struct ch_db *db, struct ch_worker *w);
 
 /* The pool of worker `worker_id` (e.g. req->worker_id), or NULL if it is not started. Only
