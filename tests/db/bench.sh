@@ -48,8 +48,8 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 rm -f "$script"
 median() { echo "$@" | tr ' ' '\n' | sed '/^$/d' | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-pg_med=$(median $pg_all)
-ours_med=$(median $ours_all)
+pg_med=$(median "$pg_all")
+ours_med=$(median "$ours_all")
 echo "pgbench -M prepared -S-like SELECT, $CONNS connections, $WORKERS threads: median $pg_med tps"
 echo "driver, $WORKERS workers x $((CONNS / WORKERS)) pipelined connections, $INFLIGHT in flight per worker: median $ours_med batches/s ($allocs heap allocations per batch, all in libpq)"
 awk -v a="$ours_med" -v b="$pg_med" 'BEGIN { if (b > 0) printf "driver / pgbench = %.2fx\n", a / b }'
