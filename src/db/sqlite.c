@@ -1,0 +1,267 @@
+/* SQLite: startup (open, WAL, schema and seed, the query threads), statement checks,
+ * parameters and result values. The threads and the per-worker queues are in sqlite_pool.c,
+ * which also explains why SQLite runs on threads rather than on the workers' loops. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "chopin/error.h"
+#include "db/sqlite.h"
+#include "util/log.h"
+
+enum { BUSY_TIMEOUT_MS = 5000 };
+
+static int open_conn(const char *path, sqlite3 **out, char *err, size_t errlen)
+{
+    sqlite3 *c = NULL;
+    /* NOMUTEX: each connection is used by one thread at a time, so SQLite's own per-connection
+     * locking would be pure overhead. */
+    int rc = sqlite3_open_v2(
+        path, &c, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        ch__db_errf(err, errlen, "cannot open SQLite database '%s': %s", path,
+                    c ? sqlite3_errmsg(c) : sqlite3_errstr(rc));
+        sqlite3_close(c);
+        return -1;
+    }
+    sqlite3_busy_timeout(c, BUSY_TIMEOUT_MS);
+    sqlite3_exec(c, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+    *out = c;
+    return 0;
+}
+
+static int exec(sqlite3 *c, const char *sql, const char *what, char *err, size_t errlen)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(c, sql, NULL, NULL, &msg) == SQLITE_OK) return 0;
+    ch__db_errf(err, errlen, "%s: %s", what, msg ? msg : sqlite3_errmsg(c));
+    sqlite3_free(msg);
+    sqlite3_exec(c, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
+}
+
+static int seed_fortunes(sqlite3 *c, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(c, "INSERT OR IGNORE INTO fortune (id, message) VALUES (?, ?)", -1,
+                                &st, NULL);
+    for (int i = 0; rc == SQLITE_OK && i < 12; i++) {
+        sqlite3_bind_int(st, 1, i + 1);
+        sqlite3_bind_text(st, 2, ch__db_fortunes[i], -1, SQLITE_STATIC);
+        rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    if (rc == SQLITE_OK) return 0;
+    ch__db_errf(err, errlen, "cannot seed the fortune table: %s", sqlite3_errmsg(c));
+    return -1;
+}
+
+static void sq_close(struct ch_db *db)
+{
+    struct ch__sq_db *s = db->drv_data;
+    if (!s) return;
+    pthread_mutex_lock(&s->mu);
+    s->quit = 1;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    for (int i = 0; i < s->started; i++) pthread_join(s->threads[i].tid, NULL);
+    for (int i = 0; s->threads && i < s->nthreads; i++) sqlite3_close(s->threads[i].conn);
+    pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->mu);
+    free(s->threads);
+    free(s);
+    db->drv_data = NULL;
+}
+
+/* Threads: pool_size, but no more than twice the CPUs (queries on cached pages are CPU-bound,
+ * so more threads only add lock traffic) and at least 2 so one slow batch never holds up the
+ * others. An in-memory database lives in its one connection, hence one thread. */
+static int thread_count(const struct ch_db *db, int memory)
+{
+    if (memory) return 1;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    int cap = cpus > 1 ? (int)(cpus * 2) : 2, n = db->opt.pool_size;
+    if (n > cap) n = cap;
+    return n < 2 ? 2 : n;
+}
+
+static int sq_open(struct ch_db *db, const char *path, char *err, size_t errlen)
+{
+    struct ch__sq_db *s = calloc(1, sizeof(*s));
+    if (!s) return CH_ENOMEM;
+    s->db = db;
+    s->memory = strcmp(path, ":memory:") == 0;
+    s->nthreads = thread_count(db, s->memory);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    db->drv_data = s;
+    s->threads = calloc((size_t)s->nthreads, sizeof(*s->threads));
+    if (!s->threads) {
+        sq_close(db);
+        return CH_ENOMEM;
+    }
+    sqlite3 *boot;
+    if (open_conn(path, &boot, err, errlen) != 0) {
+        sq_close(db);
+        return CH_EIO;
+    }
+    s->threads[0].conn = boot;
+    if (!s->memory) {
+        /* WAL is a property of the file: set once, every later connection inherits it. */
+        sqlite3_stmt *st = NULL;
+        const unsigned char *mode = NULL;
+        if (sqlite3_prepare_v2(boot, "PRAGMA journal_mode=WAL", -1, &st, NULL) == SQLITE_OK &&
+            sqlite3_step(st) == SQLITE_ROW)
+            mode = sqlite3_column_text(st, 0);
+        if (!mode || strcmp((const char *)mode, "wal") != 0)
+            ch_log(CH_LOG_WARN,
+                   "SQLite '%s': WAL mode unavailable (%s); writers will block "
+                   "readers",
+                   path, mode ? (const char *)mode : sqlite3_errmsg(boot));
+        sqlite3_finalize(st);
+    }
+    if (exec(boot, ch__db_sqlite_schema, "cannot create the schema", err, errlen) != 0 ||
+        seed_fortunes(boot, err, errlen) != 0) {
+        sq_close(db);
+        return CH_EIO;
+    }
+    for (int i = 1; i < s->nthreads; i++) {
+        if (open_conn(path, &s->threads[i].conn, err, errlen) != 0) {
+            sq_close(db);
+            return CH_EIO;
+        }
+    }
+    for (int i = 0; i < s->nthreads; i++) {
+        s->threads[i].s = s;
+        int e = pthread_create(&s->threads[i].tid, NULL, ch__sq_thread_main, &s->threads[i]);
+        if (e != 0) {
+            ch__db_errf(err, errlen, "cannot start SQLite threads: %s", strerror(e));
+            sq_close(db);
+            return CH_EIO;
+        }
+        s->started++;
+    }
+    return 0;
+}
+
+/* Checked on the startup connection, which query thread 0 only uses once batches arrive,
+ * and batches only arrive after the statements are sealed. */
+static int sq_stmt_check(struct ch_db *db, struct ch__db_stmt *st, int id, char *err, size_t errlen)
+{
+    struct ch__sq_db *s = db->drv_data;
+    sqlite3_stmt *p = NULL;
+    (void)id;
+    if (sqlite3_prepare_v2(s->threads[0].conn, st->sql, -1, &p, NULL) != SQLITE_OK || !p) {
+        ch__db_errf(err, errlen, "statement '%s': %s", st->name,
+                    p ? sqlite3_errmsg(s->threads[0].conn)
+                      : (sqlite3_errcode(s->threads[0].conn) == SQLITE_OK
+                             ? "empty SQL"
+                             : sqlite3_errmsg(s->threads[0].conn)));
+        sqlite3_finalize(p);
+        return CH_EINVAL;
+    }
+    st->nparams = sqlite3_bind_parameter_count(p);
+    st->readonly = sqlite3_stmt_readonly(p);
+    sqlite3_finalize(p);
+    return 0;
+}
+
+static void sq_seal(struct ch_db *db)
+{
+    (void)db;
+}
+
+/* Parameters are copied into the arena (the query thread reads them there, untouched by the
+ * worker meanwhile); int arrays become JSON text, for json_each(). */
+static int sq_encode(struct ch_db_batch *b, struct ch__db_query *q, const struct ch__db_stmt *st,
+                     const struct ch_db_param *params)
+{
+    int n = st->nparams;
+    if (n == 0) return 0;
+    struct ch_db_param *copy = ch_arena_alloc(b->arena, (size_t)n * sizeof(*copy));
+    if (!copy) return CH_ENOMEM;
+    for (int i = 0; i < n; i++) {
+        copy[i] = params[i];
+        if (params[i].type == CH_DB_PARAM_TEXT) {
+            const struct ch_str t = params[i].u.text;
+            char *d = ch_arena_strndup(b->arena, t.ptr ? t.ptr : "", t.len);
+            if (!d) return CH_ENOMEM;
+            copy[i].u.text = ch_str_make(d, t.len);
+        } else if (params[i].type == CH_DB_PARAM_INT_ARRAY) {
+            size_t cnt = params[i].u.ints.n;
+            char *s = ch_arena_alloc(b->arena, cnt * 21 + 3), *d = s;
+            if (!s) return CH_ENOMEM;
+            *d++ = '[';
+            for (size_t k = 0; k < cnt; k++) {
+                if (k) *d++ = ',';
+                d += ch_i64_to_dec(d, params[i].u.ints.v[k]);
+            }
+            *d++ = ']';
+            copy[i].type = CH_DB_PARAM_TEXT;
+            copy[i].u.text = ch_str_make(s, (size_t)(d - s));
+        }
+    }
+    q->u.sq.params = copy;
+    return 0;
+}
+
+static const struct ch__sq_cell *cell_at(const struct ch_db_result *r, int row, int col)
+{
+    return (const struct ch__sq_cell *)r->p + (size_t)row * (size_t)r->ncols + (size_t)col;
+}
+
+static int sq_is_null(const struct ch_db_result *r, int row, int col)
+{
+    return cell_at(r, row, col)->type == SQLITE_NULL;
+}
+
+static int64_t sq_get_int(const struct ch_db_result *r, int row, int col)
+{
+    const struct ch__sq_cell *c = cell_at(r, row, col);
+    int64_t v = 0;
+    switch (c->type) {
+    case SQLITE_INTEGER: return c->u.i;
+    case SQLITE_FLOAT: return (int64_t)c->u.d;
+    case SQLITE_TEXT:
+        return ch_str_to_i64(ch_str_make(r->heap + c->u.bytes.off, c->u.bytes.len), &v) == 0 ? v
+                                                                                             : 0;
+    default: return 0;
+    }
+}
+
+static struct ch_str sq_get_text(const struct ch_db_result *r, int row, int col)
+{
+    const struct ch__sq_cell *c = cell_at(r, row, col);
+    switch (c->type) {
+    case SQLITE_TEXT:
+    case SQLITE_BLOB: return ch_str_make(r->heap + c->u.bytes.off, c->u.bytes.len);
+    case SQLITE_INTEGER: {
+        char *s = ch_arena_alloc(r->arena, 21);
+        return s ? ch_str_make(s, ch_i64_to_dec(s, c->u.i)) : ch_str_make("", 0);
+    }
+    case SQLITE_FLOAT: {
+        char *s = ch_arena_alloc(r->arena, 32);
+        int n = s ? snprintf(s, 32, "%.17g", c->u.d) : 0;
+        return ch_str_make(s ? s : "", n > 0 && n < 32 ? (size_t)n : 0);
+    }
+    default: return ch_str_make("", 0);
+    }
+}
+
+const struct ch__db_driver ch__db_sqlite_driver = {
+    .name = "sqlite",
+    .open = sq_open,
+    .stmt_check = sq_stmt_check,
+    .seal = sq_seal,
+    .close = sq_close,
+    .worker_start = ch__sq_worker_start,
+    .worker_stop = ch__sq_worker_stop,
+    .encode = sq_encode,
+    .submit = ch__sq_submit,
+    .stats = ch__sq_stats,
+    .is_null = sq_is_null,
+    .get_int = sq_get_int,
+    .get_text = sq_get_text,
+};
