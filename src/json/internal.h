@@ -82,22 +82,20 @@ static inline unsigned ch__json_utf8_seq(const unsigned char *p, size_t avail)
     return 0;
 }
 
-/* SWAR helpers: a word with bit 7 of each byte set where the byte needs attention in a JSON
- * string: below 0x20, '"', '\\', or (when `high`) 0x80 and above. Bytes after the first hit
- * may be flagged spuriously (borrows), so only the lowest flagged byte is meaningful. */
-_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "SWAR scanning assumes little-endian");
+/* String scanning: the bytes that need attention in a JSON string are those below 0x20, '"',
+ * '\\', and, when `high`, 0x80 and above (UTF-8 to validate).
+ *
+ * ch__json_swar() flags them in a 64-bit word: bit 7 of each byte that needs attention. A
+ * borrow can only flag bytes after a real match, so the lowest flag is exact. */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "scanning assumes little-endian");
 
-#define CH__JSON_ONES 0x0101010101010101ull
-#define CH__JSON_HIGH 0x8080808080808080ull
-
-static inline uint64_t ch__json_special(uint64_t x, int high)
+static inline uint64_t ch__json_swar(uint64_t x, int high)
 {
-    uint64_t q = x ^ (CH__JSON_ONES * '"');
-    uint64_t b = x ^ (CH__JSON_ONES * '\\');
-    uint64_t m = ((x - CH__JSON_ONES * 0x20) & ~x) | ((q - CH__JSON_ONES) & ~q) |
-                 ((b - CH__JSON_ONES) & ~b);
+    const uint64_t ones = 0x0101010101010101ull;
+    uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+    uint64_t m = ((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b);
     if (high) m |= x;
-    return m & CH__JSON_HIGH;
+    return m & 0x8080808080808080ull;
 }
 
 static inline uint64_t ch__json_load64(const void *p)
@@ -106,5 +104,76 @@ static inline uint64_t ch__json_load64(const void *p)
     memcpy(&x, p, 8);
     return x;
 }
+
+/* ch__json_stop() returns the index in p[0..CH__JSON_SCAN) of the first byte that needs
+ * attention, or CH__JSON_SCAN when there is none; all CH__JSON_SCAN bytes must be readable.
+ * ch__json_clean_short() tells whether a short string (4 <= len < 16) needs nothing, reading
+ * only its own bytes. SSE2, which every x86-64 has, checks 16 bytes at a time; elsewhere SWAR
+ * checks 8. */
+#if defined(__SSE2__)
+#include <emmintrin.h>
+
+#define CH__JSON_SCAN 16
+
+static inline unsigned ch__json_mask(__m128i v, int high)
+{
+    __m128i m = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                             _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+    /* Signed: bytes of 0x80 and above are negative, so "< 0x20" catches them too. */
+    __m128i low = high ? _mm_cmplt_epi8(v, _mm_set1_epi8(0x20))
+                       : _mm_cmpeq_epi8(_mm_subs_epu8(v, _mm_set1_epi8(0x1f)), _mm_setzero_si128());
+    return (unsigned)_mm_movemask_epi8(_mm_or_si128(m, low));
+}
+
+static inline unsigned ch__json_stop(const void *p, int high)
+{
+    unsigned mask = ch__json_mask(_mm_loadu_si128((const __m128i *)p), high);
+    return mask ? (unsigned)__builtin_ctz(mask) : CH__JSON_SCAN;
+}
+
+/* Whether the len bytes at p (4 <= len < 16) all pass unchanged: two overlapping loads that
+ * stay inside p[0..len), checked as one vector. */
+static inline int ch__json_clean_short(const char *p, size_t len, int high)
+{
+    __m128i v;
+    if (len >= 8) {
+        v = _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)p),
+                               _mm_loadl_epi64((const __m128i *)(p + len - 8)));
+    } else {
+        int a, z;
+        memcpy(&a, p, 4);
+        memcpy(&z, p + len - 4, 4);
+        v = _mm_unpacklo_epi32(_mm_cvtsi32_si128(a), _mm_cvtsi32_si128(z));
+    }
+    return ch__json_mask(v, high) == 0;
+}
+
+#else
+
+#define CH__JSON_SCAN 8
+
+static inline unsigned ch__json_stop(const void *p, int high)
+{
+    uint64_t m = ch__json_swar(ch__json_load64(p), high);
+    return m ? (unsigned)__builtin_ctzll(m) >> 3 : CH__JSON_SCAN;
+}
+
+static inline int ch__json_clean_short(const char *p, size_t len, int high)
+{
+    uint64_t x, y;
+    if (len >= 8) {
+        x = ch__json_load64(p);
+        y = ch__json_load64(p + len - 8);
+    } else {
+        uint32_t a, z;
+        memcpy(&a, p, 4);
+        memcpy(&z, p + len - 4, 4);
+        x = a | (uint64_t)z << 32;
+        y = 0x2020202020202020ull;
+    }
+    return (ch__json_swar(x, high) | ch__json_swar(y, high)) == 0;
+}
+
+#endif
 
 #endif

@@ -53,17 +53,57 @@ static inline long hex4(const char *p)
     return v;
 }
 
-/* Checks the escape at p (a backslash) and returns the text after it, or NULL. */
-static const char *check_escape(const char *p, const char *end, struct failure *f)
+/* Decoded strings go to one pool per parse, allocated at the first escaped string with room for
+ * the rest of the document: a decoded string (plus its NUL) is never longer than its quoted
+ * text, so every later string fits too, and the scanner may store a whole scan block ahead. */
+struct strings {
+    struct ch_arena *arena;
+    char *cur; /* NULL until the first escaped string */
+};
+
+static char *put_utf8(char *d, unsigned long cp)
+{
+    if (cp < 0x80) {
+        *d++ = (char)cp;
+    } else if (cp < 0x800) {
+        *d++ = (char)(0xc0 | cp >> 6);
+        *d++ = (char)(0x80 | (cp & 0x3f));
+    } else if (cp < 0x10000) {
+        *d++ = (char)(0xe0 | cp >> 12);
+        *d++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+        *d++ = (char)(0x80 | (cp & 0x3f));
+    } else {
+        *d++ = (char)(0xf0 | cp >> 18);
+        *d++ = (char)(0x80 | ((cp >> 12) & 0x3f));
+        *d++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+        *d++ = (char)(0x80 | (cp & 0x3f));
+    }
+    return d;
+}
+
+/* Decodes the escape at p (a backslash) to *d; returns the text after it, or NULL. */
+static const char *escape(const char *p, const char *end, char **d, struct failure *f)
 {
     if (end - p < 2) {
         f->at = end, f->reason = "unterminated string";
         return NULL;
     }
+    char c;
     switch (p[1]) {
-    case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't': return p + 2;
-    case 'u': break;
+    case '"': c = '"'; break;
+    case '\\': c = '\\'; break;
+    case '/': c = '/'; break;
+    case 'b': c = '\b'; break;
+    case 'f': c = '\f'; break;
+    case 'n': c = '\n'; break;
+    case 'r': c = '\r'; break;
+    case 't': c = '\t'; break;
+    case 'u': c = 0; break;
     default: f->at = p, f->reason = "invalid escape sequence"; return NULL;
+    }
+    if (c) {
+        *(*d)++ = c;
+        return p + 2;
     }
     long u = end - p >= 6 ? hex4(p + 2) : -1;
     if (u < 0) {
@@ -74,117 +114,146 @@ static const char *check_escape(const char *p, const char *end, struct failure *
         f->at = p, f->reason = "lone surrogate in \\u escape";
         return NULL;
     }
-    if (u < 0xd800 || u > 0xdbff) return p + 6;
+    if (u < 0xd800 || u > 0xdbff) {
+        *d = put_utf8(*d, (unsigned long)u);
+        return p + 6;
+    }
     /* A high surrogate must be followed by an escaped low surrogate. */
     long lo = end - p >= 12 && p[6] == '\\' && p[7] == 'u' ? hex4(p + 8) : -1;
     if (lo < 0xdc00 || lo > 0xdfff) {
         f->at = p, f->reason = "lone surrogate in \\u escape";
         return NULL;
     }
+    *d = put_utf8(*d, 0x10000 + ((unsigned long)(u - 0xd800) << 10) + (unsigned long)(lo - 0xdc00));
     return p + 12;
 }
 
-/* Decodes the already validated string body s[0..len) into dst; returns the decoded length. */
-static size_t unescape(char *dst, const char *s, size_t len)
+/* Validates the UTF-8 sequences starting at p (a byte >= 0x80); returns the text after them,
+ * or NULL. Runs of non-ASCII text are checked without going back to the scanner. */
+static inline const char *utf8_run(const char *p, const char *end, struct failure *f)
 {
-    const char *end = s + len;
-    char *d = dst;
-    for (;;) {
-        const char *bs = memchr(s, '\\', (size_t)(end - s));
-        size_t run = (size_t)((bs ? bs : end) - s);
-        memcpy(d, s, run);
-        d += run;
-        if (!bs) return (size_t)(d - dst);
-        s = bs + 2;
-        switch (bs[1]) {
-        case 'b': *d++ = '\b'; continue;
-        case 'f': *d++ = '\f'; continue;
-        case 'n': *d++ = '\n'; continue;
-        case 'r': *d++ = '\r'; continue;
-        case 't': *d++ = '\t'; continue;
-        case 'u': break;
-        default: *d++ = bs[1]; continue; /* '"', '\\', '/' */
+    do {
+        unsigned n = ch__json_utf8_seq((const unsigned char *)p, (size_t)(end - p));
+        if (!n) {
+            f->at = p, f->reason = "invalid UTF-8";
+            return NULL;
         }
-        unsigned long cp = (unsigned long)hex4(bs + 2);
-        s = bs + 6;
-        if (cp >= 0xd800 && cp <= 0xdbff) {
-            cp = 0x10000 + ((cp - 0xd800) << 10) + ((unsigned long)hex4(bs + 8) - 0xdc00);
-            s = bs + 12;
-        }
-        if (cp < 0x80) {
-            *d++ = (char)cp;
-        } else if (cp < 0x800) {
-            *d++ = (char)(0xc0 | cp >> 6);
-            *d++ = (char)(0x80 | (cp & 0x3f));
-        } else if (cp < 0x10000) {
-            *d++ = (char)(0xe0 | cp >> 12);
-            *d++ = (char)(0x80 | ((cp >> 6) & 0x3f));
-            *d++ = (char)(0x80 | (cp & 0x3f));
-        } else {
-            *d++ = (char)(0xf0 | cp >> 18);
-            *d++ = (char)(0x80 | ((cp >> 12) & 0x3f));
-            *d++ = (char)(0x80 | ((cp >> 6) & 0x3f));
-            *d++ = (char)(0x80 | (cp & 0x3f));
+        p += n;
+    } while (p < end && (unsigned char)*p >= 0x80);
+    return p;
+}
+
+/* The rest of a string with escapes, from p (the first backslash): decoded into the pool while
+ * being validated. Returns the text after the closing quote, or NULL. */
+static const char *parse_escaped(const char *start, const char *p, const char *end,
+                                 struct ch_json_value *out, struct strings *pool,
+                                 struct failure *f)
+{
+    if (!pool->cur) {
+        pool->cur = ch_arena_alloc(pool->arena, (size_t)(end - start) + 2 * CH__JSON_SCAN);
+        if (!pool->cur) {
+            f->at = NULL, f->reason = NULL; /* out of memory */
+            return NULL;
         }
     }
+    char *d0 = pool->cur, *d = d0;
+    memcpy(d, start, (size_t)(p - start));
+    d += p - start;
+    for (;;) {
+        unsigned c = (unsigned char)*p;
+        if (c == '"') break;
+        if (c == '\\') {
+            if (!(p = escape(p, end, &d, f))) return NULL;
+        } else if (c < 0x20) {
+            f->at = p, f->reason = "control character in string";
+            return NULL;
+        } else {
+            const char *q = utf8_run(p, end, f);
+            if (!q) return NULL;
+            memcpy(d, p, (size_t)(q - p));
+            d += q - p;
+            p = q;
+        }
+        /* Copy the plain run up to the next byte of interest, a block at a time. */
+        for (;;) {
+            if (end - p >= CH__JSON_SCAN) {
+                memcpy(d, p, CH__JSON_SCAN);
+                unsigned k = ch__json_stop(p, 1);
+                p += k;
+                d += k;
+                if (k < CH__JSON_SCAN) break;
+                continue;
+            }
+            while (p < end && !string_stop[(unsigned char)*p]) *d++ = *p++;
+            if (p == end) {
+                f->at = end, f->reason = "unterminated string";
+                return NULL;
+            }
+            break;
+        }
+    }
+    *d = '\0';
+    out->tag = CH_JSON_STRING | CH__JSON_NUL_TERM;
+    out->len = (uint32_t)(d - d0);
+    out->u.s = d0;
+    pool->cur = d + 1;
+    return p + 1;
+}
+
+/* The first byte in [p, end) that a string scan stops at (see string_stop), or end. Short
+ * tails are checked with one 8-byte load that ends at `end` (when the text has 8 bytes), the
+ * bytes before p shifted out so that they cannot flag anything. */
+static inline const char *scan(const char *p, const char *end, const char *src)
+{
+    while (end - p >= CH__JSON_SCAN) {
+        unsigned k = ch__json_stop(p, 1);
+        if (k < CH__JSON_SCAN) return p + k;
+        p += CH__JSON_SCAN;
+    }
+    if (CH__JSON_SCAN > 8 && end - p >= 8) {
+        uint64_t m = ch__json_swar(ch__json_load64(p), 1);
+        if (m) return p + (__builtin_ctzll(m) >> 3);
+        p += 8;
+    }
+    size_t r = (size_t)(end - p);
+    if (r == 0) return end;
+    if (end - src >= 8) {
+        /* Zero bytes shifted in at r.. flag as controls: the mask is never empty. */
+        uint64_t m = ch__json_swar(ch__json_load64(end - 8) >> (8 * (8 - r)), 1);
+        size_t i = (size_t)__builtin_ctzll(m) >> 3;
+        return i < r ? p + i : end;
+    }
+    while (p < end && !string_stop[(unsigned char)*p]) p++;
+    return p;
 }
 
 /* Parses a string whose opening quote precedes p into *out; returns the text after the closing
- * quote, or NULL. Unescaped strings stay in the source; others are decoded into the arena. */
-static const char *parse_string(const char *p, const char *end, struct ch_json_value *out,
-                                struct ch_arena *arena, struct failure *f)
+ * quote, or NULL. Strings without escapes stay in the source. */
+static inline const char *parse_string(const char *p, const char *end, const char *src,
+                                       struct ch_json_value *out, struct strings *pool,
+                                       struct failure *f)
 {
     const char *start = p;
-    int escaped = 0;
     for (;;) {
-        while (end - p >= 8) {
-            uint64_t m = ch__json_special(ch__json_load64(p), 1);
-            if (m) {
-                p += __builtin_ctzll(m) >> 3;
-                break;
-            }
-            p += 8;
-        }
-        while (p < end && !string_stop[(unsigned char)*p]) p++;
+        p = scan(p, end, src);
         if (p == end) {
             f->at = end, f->reason = "unterminated string";
             return NULL;
         }
         unsigned c = (unsigned char)*p;
-        if (c == '"') break;
-        if (c == '\\') {
-            escaped = 1;
-            if (!(p = check_escape(p, end, f))) return NULL;
-        } else if (c < 0x20) {
+        if (c == '"') {
+            out->tag = CH_JSON_STRING;
+            out->len = (uint32_t)(p - start);
+            out->u.s = start;
+            return p + 1;
+        }
+        if (c == '\\') return parse_escaped(start, p, end, out, pool, f);
+        if (c < 0x20) {
             f->at = p, f->reason = "control character in string";
             return NULL;
-        } else {
-            unsigned n = ch__json_utf8_seq((const unsigned char *)p, (size_t)(end - p));
-            if (!n) {
-                f->at = p, f->reason = "invalid UTF-8";
-                return NULL;
-            }
-            p += n;
         }
+        if (!(p = utf8_run(p, end, f))) return NULL;
     }
-    size_t len = (size_t)(p - start);
-    if (!escaped) {
-        out->tag = CH_JSON_STRING;
-        out->len = (uint32_t)len;
-        out->u.s = start;
-        return p + 1;
-    }
-    char *dst = ch_arena_alloc(arena, len + 1);
-    if (!dst) {
-        f->at = NULL, f->reason = NULL; /* out of memory */
-        return NULL;
-    }
-    len = unescape(dst, start, len);
-    dst[len] = '\0';
-    out->tag = CH_JSON_STRING | CH__JSON_NUL_TERM;
-    out->len = (uint32_t)len;
-    out->u.s = dst;
-    return p + 1;
 }
 
 static inline int is_digit(const char *p, const char *end)
@@ -351,6 +420,7 @@ int ch_json_parse(const char *src, size_t len, struct ch_arena *arena,
     uint32_t count[CH_JSON_MAX_DEPTH]; /* its children so far */
     int depth = 0;
     struct failure f = {NULL, NULL};
+    struct strings pool = {arena, NULL};
 
 value:
     p = skip_space(p, end);
@@ -358,7 +428,7 @@ value:
     if (n + 1 >= cap && !(t = grow(arena, t, n, &cap))) return CH_ENOMEM;
     switch (*p) {
     case '"':
-        if (!(p = parse_string(p + 1, end, &t[n], arena, &f))) goto failed;
+        if (!(p = parse_string(p + 1, end, src, &t[n], &pool, &f))) goto failed;
         n++;
         goto after_value;
     case '-': case '0': case '1': case '2': case '3': case '4': case '5': case '6': case '7':
@@ -434,7 +504,7 @@ key:
         goto failed;
     }
     if (n + 2 >= cap && !(t = grow(arena, t, n, &cap))) return CH_ENOMEM;
-    if (!(p = parse_string(p + 1, end, &t[n], arena, &f))) goto failed;
+    if (!(p = parse_string(p + 1, end, src, &t[n], &pool, &f))) goto failed;
     n++;
     p = skip_space(p, end);
     if (p == end) goto truncated;
