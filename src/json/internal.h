@@ -131,6 +131,15 @@ static inline unsigned ch__json_stop(const void *p, int high)
     return mask ? (unsigned)__builtin_ctz(mask) : CH__JSON_SCAN;
 }
 
+/* Bit i of *special is set where p[i] is '"', '\\' or below 0x20 (only the lowest set bit is
+ * meaningful), bit i of *high where p[i] is 0x80 or above. */
+static inline void ch__json_classify(const void *p, unsigned *special, unsigned *high)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)p);
+    *special = ch__json_mask(v, 0);
+    *high = (unsigned)_mm_movemask_epi8(v);
+}
+
 /* Whether the len bytes at p (4 <= len < 16) all pass unchanged: two overlapping loads that
  * stay inside p[0..len), checked as one vector. */
 static inline int ch__json_clean_short(const char *p, size_t len, int high)
@@ -156,6 +165,19 @@ static inline unsigned ch__json_stop(const void *p, int high)
 {
     uint64_t m = ch__json_swar(ch__json_load64(p), high);
     return m ? (unsigned)__builtin_ctzll(m) >> 3 : CH__JSON_SCAN;
+}
+
+/* One bit per byte from bit 7 of each byte. */
+static inline unsigned ch__json_bits(uint64_t m)
+{
+    return (unsigned)(((m >> 7) * 0x0102040810204080ull) >> 56);
+}
+
+static inline void ch__json_classify(const void *p, unsigned *special, unsigned *high)
+{
+    uint64_t x = ch__json_load64(p);
+    *special = ch__json_bits(ch__json_swar(x, 0));
+    *high = ch__json_bits(x & 0x8080808080808080ull);
 }
 
 static inline int ch__json_clean_short(const char *p, size_t len, int high)

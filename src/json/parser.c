@@ -29,6 +29,8 @@ struct failure {
 
 static inline const char *skip_space(const char *p, const char *end)
 {
+    /* Compact text has no whitespace between tokens: one comparison decides. */
+    if (p < end && (unsigned char)*p > ' ') return p;
     while (p < end && is_space[(unsigned char)*p]) p++;
     return p;
 }
@@ -128,78 +130,6 @@ static const char *escape(const char *p, const char *end, char **d, struct failu
     return p + 12;
 }
 
-/* Validates the UTF-8 sequences starting at p (a byte >= 0x80); returns the text after them,
- * or NULL. Runs of non-ASCII text are checked without going back to the scanner. */
-static inline const char *utf8_run(const char *p, const char *end, struct failure *f)
-{
-    do {
-        unsigned n = ch__json_utf8_seq((const unsigned char *)p, (size_t)(end - p));
-        if (!n) {
-            f->at = p, f->reason = "invalid UTF-8";
-            return NULL;
-        }
-        p += n;
-    } while (p < end && (unsigned char)*p >= 0x80);
-    return p;
-}
-
-/* The rest of a string with escapes, from p (the first backslash): decoded into the pool while
- * being validated. Returns the text after the closing quote, or NULL. */
-static const char *parse_escaped(const char *start, const char *p, const char *end,
-                                 struct ch_json_value *out, struct strings *pool,
-                                 struct failure *f)
-{
-    if (!pool->cur) {
-        pool->cur = ch_arena_alloc(pool->arena, (size_t)(end - start) + 2 * CH__JSON_SCAN);
-        if (!pool->cur) {
-            f->at = NULL, f->reason = NULL; /* out of memory */
-            return NULL;
-        }
-    }
-    char *d0 = pool->cur, *d = d0;
-    memcpy(d, start, (size_t)(p - start));
-    d += p - start;
-    for (;;) {
-        unsigned c = (unsigned char)*p;
-        if (c == '"') break;
-        if (c == '\\') {
-            if (!(p = escape(p, end, &d, f))) return NULL;
-        } else if (c < 0x20) {
-            f->at = p, f->reason = "control character in string";
-            return NULL;
-        } else {
-            const char *q = utf8_run(p, end, f);
-            if (!q) return NULL;
-            memcpy(d, p, (size_t)(q - p));
-            d += q - p;
-            p = q;
-        }
-        /* Copy the plain run up to the next byte of interest, a block at a time. */
-        for (;;) {
-            if (end - p >= CH__JSON_SCAN) {
-                memcpy(d, p, CH__JSON_SCAN);
-                unsigned k = ch__json_stop(p, 1);
-                p += k;
-                d += k;
-                if (k < CH__JSON_SCAN) break;
-                continue;
-            }
-            while (p < end && !string_stop[(unsigned char)*p]) *d++ = *p++;
-            if (p == end) {
-                f->at = end, f->reason = "unterminated string";
-                return NULL;
-            }
-            break;
-        }
-    }
-    *d = '\0';
-    out->tag = CH_JSON_STRING | CH__JSON_NUL_TERM;
-    out->len = (uint32_t)(d - d0);
-    out->u.s = d0;
-    pool->cur = d + 1;
-    return p + 1;
-}
-
 /* The first byte in [p, end) that a string scan stops at (see string_stop), or end. Short
  * tails are checked with one 8-byte load that ends at `end` (when the text has 8 bytes), the
  * bytes before p shifted out so that they cannot flag anything. */
@@ -227,38 +157,183 @@ static inline const char *scan(const char *p, const char *end, const char *src)
     return p;
 }
 
-/* Parses a string whose opening quote precedes p into *out; returns the text after the closing
- * quote, or NULL. Strings without escapes stay in the source. */
-static inline const char *parse_string(const char *p, const char *end, const char *src,
-                                       struct ch_json_value *out, struct strings *pool,
-                                       struct failure *f)
+static const char *bad_utf8(const char *at, struct failure *f)
 {
-    const char *start = p;
+    f->at = at, f->reason = "invalid UTF-8";
+    return NULL;
+}
+
+/* Advances over plain string content (ASCII other than '"', '\\' and controls, and well-formed
+ * UTF-8), copying it to *d unless d is NULL. Returns the first byte that is not plain, or end;
+ * NULL after malformed UTF-8. A block is classified once and every UTF-8 sequence in it checked
+ * from that one classification; with d, whole blocks are stored ahead (the pool has room). */
+static inline __attribute__((always_inline)) const char *
+plain(const char *p, const char *end, const char *src, char **d, struct failure *f)
+{
+    char *o = d ? *d : NULL;
+    while (end - p >= CH__JSON_SCAN) {
+        if (d) memcpy(o, p, CH__JSON_SCAN);
+        unsigned k = ch__json_stop(p, 1);
+        if (k == CH__JSON_SCAN || (unsigned char)p[k] < 0x80) {
+            /* ASCII up to a stop, or no stop in the block: the common cases. */
+            p += k;
+            o += k;
+            if (k < CH__JSON_SCAN) goto out;
+            continue;
+        }
+        unsigned special, high;
+        ch__json_classify(p, &special, &high);
+        unsigned stop = special ? (unsigned)__builtin_ctz(special) : CH__JSON_SCAN;
+        unsigned h = high & ((1u << stop) - 1); /* non-ASCII bytes before the stop */
+        unsigned i = stop;
+        if (h) {
+            i = (unsigned)__builtin_ctz(h);
+            for (;;) {
+                unsigned n = ch__json_utf8_seq((const unsigned char *)p + i, (size_t)(end - p) - i);
+                if (!n) return bad_utf8(p + i, f);
+                i += n;
+                if (i >= stop) break; /* past the block: the sequence crossed its end */
+                h = high & ((1u << stop) - 1) & ~((1u << i) - 1);
+                if (!h) {
+                    i = stop;
+                    break;
+                }
+                i = (unsigned)__builtin_ctz(h);
+            }
+            /* Up to three bytes of a sequence that crossed the block's end. */
+            if (d)
+                for (unsigned j = CH__JSON_SCAN; j < i; j++) o[j] = p[j];
+        }
+        p += i;
+        o += i;
+        if (i == stop && stop < CH__JSON_SCAN) break;
+    }
+    if (end - p < CH__JSON_SCAN) {
+        for (;;) {
+            const char *q = scan(p, end, src);
+            if (d) {
+                memcpy(o, p, (size_t)(q - p));
+                o += q - p;
+            }
+            p = q;
+            if (p == end || (unsigned char)*p < 0x80) break;
+            unsigned n = ch__json_utf8_seq((const unsigned char *)p, (size_t)(end - p));
+            if (!n) return bad_utf8(p, f);
+            if (d) {
+                memcpy(o, p, n);
+                o += n;
+            }
+            p += n;
+        }
+    }
+out:
+    if (d) *d = o;
+    return p;
+}
+
+/* The rest of a string with escapes, from p (the first backslash): decoded into the pool while
+ * being validated. Returns the text after the closing quote, or NULL. */
+static const char *parse_escaped(const char *start, const char *p, const char *end,
+                                 const char *src, struct ch_json_value *out,
+                                 struct strings *pool, struct failure *f)
+{
+    if (!pool->cur) {
+        pool->cur = ch_arena_alloc(pool->arena, (size_t)(end - start) + 2 * CH__JSON_SCAN);
+        if (!pool->cur) {
+            f->at = NULL, f->reason = NULL; /* out of memory */
+            return NULL;
+        }
+    }
+    char *d0 = pool->cur, *d = d0;
+    memcpy(d, start, (size_t)(p - start));
+    d += p - start;
     for (;;) {
-        p = scan(p, end, src);
+        unsigned c = (unsigned char)*p;
+        if (c == '"') break;
+        if (c == '\\') {
+            if (!(p = escape(p, end, &d, f))) return NULL;
+        } else {
+            f->at = p, f->reason = "control character in string";
+            return NULL;
+        }
+        if (!(p = plain(p, end, src, &d, f))) return NULL;
         if (p == end) {
             f->at = end, f->reason = "unterminated string";
             return NULL;
         }
-        unsigned c = (unsigned char)*p;
-        if (c == '"') {
-            out->tag = CH_JSON_STRING;
-            out->len = (uint32_t)(p - start);
-            out->u.s = start;
-            return p + 1;
-        }
-        if (c == '\\') return parse_escaped(start, p, end, out, pool, f);
-        if (c < 0x20) {
-            f->at = p, f->reason = "control character in string";
-            return NULL;
-        }
-        if (!(p = utf8_run(p, end, f))) return NULL;
     }
+    *d = '\0';
+    out->tag = CH_JSON_STRING | CH__JSON_NUL_TERM;
+    out->len = (uint32_t)(d - d0);
+    out->u.s = d0;
+    pool->cur = d + 1;
+    return p + 1;
+}
+
+/* Parses a string whose opening quote precedes p into *out; returns the text after the closing
+ * quote, or NULL. Strings without escapes stay in the source. */
+static inline __attribute__((always_inline)) const char *parse_string(const char *p, const char *end, const char *src,
+                                       struct ch_json_value *out, struct strings *pool,
+                                       struct failure *f)
+{
+    const char *start = p;
+    if (!(p = plain(p, end, src, NULL, f))) return NULL;
+    if (p == end) {
+        f->at = end, f->reason = "unterminated string";
+        return NULL;
+    }
+    unsigned c = (unsigned char)*p;
+    if (c == '"') {
+        out->tag = CH_JSON_STRING;
+        out->len = (uint32_t)(p - start);
+        out->u.s = start;
+        return p + 1;
+    }
+    if (c == '\\') return parse_escaped(start, p, end, src, out, pool, f);
+    f->at = p, f->reason = "control character in string";
+    return NULL;
 }
 
 static inline int is_digit(const char *p, const char *end)
 {
     return p < end && (unsigned)(*p - '0') < 10;
+}
+
+/* Whether the 8 bytes in x are all ASCII digits: high nibbles 3, and adding 6 carries out of
+ * no low nibble (that is, each is at most 9). */
+static inline int eight_digits(uint64_t x)
+{
+    const uint64_t hi = 0xf0f0f0f0f0f0f0f0ull;
+    return (x & hi) == 0x3030303030303030ull &&
+           ((x + 0x0606060606060606ull) & hi) == 0x3030303030303030ull;
+}
+
+/* The value of 8 ASCII digits (first digit in the lowest byte): combine neighbours into
+ * two-digit lanes, then two multiplications give each pair its weight (10^6, 10^4, 10^2, 1)
+ * so that the sum lands in bits 32..63. */
+static inline uint32_t eight_digits_value(uint64_t x)
+{
+    x -= 0x3030303030303030ull;
+    x = x * 10 + (x >> 8); /* bytes 0, 2, 4, 6: pairs P0..P3 */
+    uint64_t p02 = x & 0x000000ff000000ffull, p13 = (x >> 16) & 0x000000ff000000ffull;
+    return (uint32_t)((p02 * (100 + (1000000ull << 32)) + p13 * (1 + (10000ull << 32))) >> 32);
+}
+
+/* Appends up to `room` digits at p to *w, eight at a time while whole words are digits (long
+ * integers, timestamps, 17-digit doubles); returns the first byte not taken. */
+static inline const char *take_digits(const char *p, const char *end, uint64_t *w, int room)
+{
+    uint64_t v = *w;
+    const char *lim = end - p > room ? p + room : end;
+    while (lim - p >= 8) {
+        uint64_t x = ch__json_load64(p);
+        if (!eight_digits(x)) break;
+        v = v * 100000000 + eight_digits_value(x);
+        p += 8;
+    }
+    for (; p < lim && (unsigned)(*p - '0') < 10; p++) v = v * 10 + (unsigned)(*p - '0');
+    *w = v;
+    return p;
 }
 
 /* strtod on a copy of the token, which the source does not NUL-terminate. */
@@ -296,15 +371,12 @@ static const char *parse_number(const char *p, const char *end, struct ch_json_v
             return NULL;
         }
     } else {
+        const char *s = p;
+        p = take_digits(p, end, &w, 19);
+        digits = (int)(p - s);
         for (; is_digit(p, end); p++) {
-            unsigned d = (unsigned)(*p - '0');
-            if (digits < 19) {
-                w = w * 10 + d;
-                digits++;
-            } else {
-                e10++;
-                dropped |= d != 0;
-            }
+            e10++;
+            dropped |= *p != '0';
         }
     }
     if (p < end && *p == '.') {
@@ -314,18 +386,14 @@ static const char *parse_number(const char *p, const char *end, struct ch_json_v
             f->at = p, f->reason = "digit expected after the decimal point";
             return NULL;
         }
-        for (; is_digit(p, end); p++) {
-            unsigned d = (unsigned)(*p - '0');
-            if (digits < 19) {
-                if (w != 0 || d != 0) {
-                    w = w * 10 + d;
-                    digits++;
-                }
-                e10--;
-            } else {
-                dropped |= d != 0;
-            }
-        }
+        /* Zeros before the first significant digit only scale. */
+        if (w == 0)
+            for (; p < end && *p == '0'; p++) e10--;
+        const char *s = p;
+        p = take_digits(p, end, &w, 19 - digits);
+        digits += (int)(p - s);
+        e10 -= p - s;
+        for (; is_digit(p, end); p++) dropped |= *p != '0';
     }
     if (p < end && (*p == 'e' || *p == 'E')) {
         is_int = 0;
@@ -412,8 +480,8 @@ int ch_json_parse(const char *src, size_t len, struct ch_arena *arena,
 {
     if (len > UINT32_MAX) return CH_ERANGE;
     const char *p = src, *end = src + len;
-    /* Compact documents average well over eight bytes a node; the tape doubles if not. */
-    size_t cap = len / 8 + 8, n = 0;
+    /* Compact documents average six to ten bytes a node; the tape doubles if that was not enough. */
+    size_t cap = len / 6 + 8, n = 0;
     struct ch_json_value *t = ch_arena_alloc(arena, cap * sizeof(*t));
     if (!t) return CH_ENOMEM;
     uint32_t open[CH_JSON_MAX_DEPTH];  /* tape index of each open container */
