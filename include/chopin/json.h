@@ -182,12 +182,15 @@ static inline int ch_json_string(struct ch_json_writer *w, const char *s)
     return s ? ch_json_str(w, ch_str_cstr(s)) : ch_json_null(w);
 }
 
+/* Private: writes v in decimal at dst (20 bytes) and returns the length. */
+size_t ch__json_itoa(char *dst, int64_t v);
+
 /* Writes an integer in decimal. */
 static inline int ch_json_int(struct ch_json_writer *w, int64_t v)
 {
     char *p = ch__json_value_start(w, 20);
     if (!p) return w->_err;
-    return ch__json_value_end(w, p + ch_i64_to_dec(p, v));
+    return ch__json_value_end(w, p + ch__json_itoa(p, v));
 }
 
 /* Writes `true` or `false` (any non-zero `v` is true). */

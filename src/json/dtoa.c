@@ -128,6 +128,20 @@ static inline void write_digits(char *p, uint64_t d, int n)
     }
 }
 
+size_t ch__json_itoa(char *dst, int64_t v)
+{
+    /* Digits are written in place, back to front: no temporary and no copy. */
+    uint64_t u = (uint64_t)v;
+    char *p = dst;
+    if (v < 0) {
+        *p++ = '-';
+        u = 0 - u;
+    }
+    int n = u ? digit_count(u) : 1;
+    write_digits(p, u, n);
+    return (size_t)(p + n - dst);
+}
+
 size_t ch_json_dtoa(char *dst, double v)
 {
     uint64_t bits;

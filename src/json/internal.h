@@ -153,6 +153,7 @@ static inline int ch__json_clean_short(const char *p, size_t len, int high)
         memcpy(&a, p, 4);
         memcpy(&z, p + len - 4, 4);
         v = _mm_unpacklo_epi32(_mm_cvtsi32_si128(a), _mm_cvtsi32_si128(z));
+        v = _mm_unpacklo_epi64(v, v); /* fill all 16 lanes: zeros would count as controls */
     }
     return ch__json_mask(v, high) == 0;
 }

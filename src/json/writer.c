@@ -183,31 +183,46 @@ int ch_json_raw(struct ch_json_writer *w, const char *json, size_t len)
 }
 
 /* Writes a scalar node at the cursor. */
-static inline __attribute__((always_inline)) char *scalar(struct ch_buf *b, char *p, const struct ch_json_value *n)
+/* The tree writer's cursor: p and the end of the buffer's storage live in registers (stores
+ * through p could alias the struct ch_buf's fields, which would force reloads). */
+static int tree_grow(struct ch_buf *b, char **p, char **lim, size_t need)
 {
-    switch (ch__json_type(n)) {
-    case CH_JSON_STRING:
-        if (room(b, &p, n->len + SLACK) != 0) return NULL;
-        *p++ = '"';
-        /* escape() keeps room for what is left of the string plus SLACK. */
-        p = escape(b, p, n->u.s, n->len, 0);
-        if (!p) return NULL;
-        *p++ = '"';
-        return p;
-    case CH_JSON_INT:
-        if (room(b, &p, 21 + TREE_SLACK) != 0) return NULL;
-        return p + ch_i64_to_dec(p, n->u.i);
-    case CH_JSON_DOUBLE:
-        if (room(b, &p, CH_JSON_DTOA_SIZE + TREE_SLACK) != 0) return NULL;
-        return p + ch_json_dtoa(p, n->u.d);
+    if (grow(b, p, need) != 0) return CH_ENOMEM;
+    *lim = b->ptr + b->cap;
+    return 0;
+}
+
+/* Writes a string node (a value or a key) at the cursor. */
+static inline __attribute__((always_inline)) char *string(struct ch_buf *b, char *p, char **lim,
+                                                          const struct ch_json_value *n)
+{
+    if ((size_t)(*lim - p) < n->len + SLACK && tree_grow(b, &p, lim, n->len + SLACK) != 0)
+        return NULL;
+    *p++ = '"';
+    /* escape() keeps room for what is left of the string plus SLACK. */
+    p = escape(b, p, n->u.s, n->len, 0);
+    if (!p) return NULL;
+    *lim = b->ptr + b->cap; /* escape() may have grown the buffer */
+    *p++ = '"';
+    return p;
+}
+
+/* Writes a scalar node at the cursor. */
+static inline __attribute__((always_inline)) char *scalar(struct ch_buf *b, char *p, char **lim,
+                                                          const struct ch_json_value *n)
+{
+    unsigned t = ch__json_type(n);
+    if (t == CH_JSON_STRING) return string(b, p, lim, n);
+    if ((size_t)(*lim - p) < CH_JSON_DTOA_SIZE + TREE_SLACK &&
+        tree_grow(b, &p, lim, CH_JSON_DTOA_SIZE + TREE_SLACK) != 0)
+        return NULL;
+    switch (t) {
+    case CH_JSON_INT: return p + ch__json_itoa(p, n->u.i);
+    case CH_JSON_DOUBLE: return p + ch_json_dtoa(p, n->u.d);
     case CH_JSON_BOOL:
-        if (room(b, &p, 5 + TREE_SLACK) != 0) return NULL;
         memcpy(p, n->u.i ? "true" : "false", 5);
         return p + (n->u.i ? 4 : 5);
-    default:
-        if (room(b, &p, 4 + TREE_SLACK) != 0) return NULL;
-        memcpy(p, "null", 4);
-        return p + 4;
+    default: memcpy(p, "null", 4); return p + 4;
     }
 }
 
@@ -216,25 +231,31 @@ static inline __attribute__((always_inline)) char *scalar(struct ch_buf *b, char
 static char *tree(struct ch_buf *b, char *p, const struct ch_json_value **pn)
 {
     const struct ch_json_value *n = *pn;
+    char *lim = b->ptr + b->cap;
     unsigned t = ch__json_type(n);
     if (t != CH_JSON_ARRAY && t != CH_JSON_OBJECT) {
         *pn = n + 1;
-        return scalar(b, p, n);
+        return scalar(b, p, &lim, n);
     }
     int obj = t == CH_JSON_OBJECT;
     uint32_t count = n->len;
     n++;
-    if (room(b, &p, 1 + TREE_SLACK) != 0) return NULL;
+    if ((size_t)(lim - p) < 1 + TREE_SLACK && tree_grow(b, &p, &lim, 1 + TREE_SLACK) != 0)
+        return NULL;
     *p++ = obj ? '{' : '[';
     for (uint32_t i = 0; i < count; i++) {
         if (i) *p++ = ',';
         if (obj) {
-            if (!(p = scalar(b, p, n++))) return NULL;
+            if (!(p = string(b, p, &lim, n++))) return NULL;
             *p++ = ':';
         }
         unsigned ct = ch__json_type(n);
-        if (ct == CH_JSON_ARRAY || ct == CH_JSON_OBJECT) p = tree(b, p, &n);
-        else p = scalar(b, p, n++);
+        if (ct == CH_JSON_ARRAY || ct == CH_JSON_OBJECT) {
+            p = tree(b, p, &n);
+            lim = b->ptr + b->cap;
+        } else {
+            p = scalar(b, p, &lim, n++);
+        }
         if (!p) return NULL;
     }
     *p++ = obj ? '}' : ']';
