@@ -480,29 +480,37 @@ int ch_json_parse(const char *src, size_t len, struct ch_arena *arena,
 {
     if (len > UINT32_MAX) return CH_ERANGE;
     const char *p = src, *end = src + len;
-    /* Compact documents average six to ten bytes a node; the tape doubles if that was not enough. */
-    size_t cap = len / 6 + 8, n = 0;
+    /* Compact documents average six to ten bytes a node; the tape doubles if that was not
+     * enough. `v` is the next node; `limit` leaves room for a key and its value. */
+    size_t cap = len / 6 + 8;
     struct ch_json_value *t = ch_arena_alloc(arena, cap * sizeof(*t));
     if (!t) return CH_ENOMEM;
-    uint32_t open[CH_JSON_MAX_DEPTH];  /* tape index of each open container */
-    uint32_t count[CH_JSON_MAX_DEPTH]; /* its children so far */
-    int depth = 0;
+    struct ch_json_value *v = t, *limit = t + cap - 2;
+    /* The innermost open container lives in registers (tape index, children so far, kind);
+     * the outer ones on these stacks. */
+    uint32_t open_at[CH_JSON_MAX_DEPTH], open_count[CH_JSON_MAX_DEPTH];
+    uint32_t at = 0, count = 0;
+    int depth = 0, in_array = 0;
     struct failure f = {NULL, NULL};
     struct strings pool = {arena, NULL};
 
 value:
     p = skip_space(p, end);
     if (p == end) goto truncated;
-    if (n + 1 >= cap && !(t = grow(arena, t, n, &cap))) return CH_ENOMEM;
+    if (v >= limit) {
+        size_t n = (size_t)(v - t);
+        if (!(t = grow(arena, t, n, &cap))) return CH_ENOMEM;
+        v = t + n, limit = t + cap - 2;
+    }
     switch (*p) {
     case '"':
-        if (!(p = parse_string(p + 1, end, src, &t[n], &pool, &f))) goto failed;
-        n++;
+        if (!(p = parse_string(p + 1, end, src, v, &pool, &f))) goto failed;
+        v++;
         goto after_value;
     case '-': case '0': case '1': case '2': case '3': case '4': case '5': case '6': case '7':
     case '8': case '9':
-        if (!(p = parse_number(p, end, &t[n], arena, &f))) goto failed;
-        n++;
+        if (!(p = parse_number(p, end, v, arena, &f))) goto failed;
+        v++;
         goto after_value;
     case '{':
     case '[': {
@@ -511,10 +519,16 @@ value:
             goto failed;
         }
         int obj = *p == '{';
-        t[n].tag = obj ? CH_JSON_OBJECT : CH_JSON_ARRAY;
-        open[depth] = (uint32_t)n;
-        count[depth++] = 0;
-        n++;
+        v->tag = obj ? CH_JSON_OBJECT : CH_JSON_ARRAY;
+        if (depth) {
+            open_at[depth - 1] = at;
+            open_count[depth - 1] = count;
+        }
+        depth++;
+        at = (uint32_t)(v - t);
+        count = 0;
+        in_array = !obj;
+        v++;
         p = skip_space(p + 1, end);
         if (p < end && *p == (obj ? '}' : ']')) {
             p++;
@@ -525,45 +539,46 @@ value:
     }
     case 't':
         if (end - p < 4 || memcmp(p, "true", 4) != 0) goto bad_literal;
-        t[n].tag = CH_JSON_BOOL, t[n++].u.i = 1, p += 4;
+        v->tag = CH_JSON_BOOL, v->u.i = 1, v++, p += 4;
         goto after_value;
     case 'f':
         if (end - p < 5 || memcmp(p, "false", 5) != 0) goto bad_literal;
-        t[n].tag = CH_JSON_BOOL, t[n++].u.i = 0, p += 5;
+        v->tag = CH_JSON_BOOL, v->u.i = 0, v++, p += 5;
         goto after_value;
     case 'n':
         if (end - p < 4 || memcmp(p, "null", 4) != 0) goto bad_literal;
-        t[n].tag = CH_JSON_NULL, t[n++].u.i = 0, p += 4;
+        v->tag = CH_JSON_NULL, v->u.i = 0, v++, p += 4;
         goto after_value;
     default: f.at = p, f.reason = "expected a value"; goto failed;
     }
 
 after_value:
     if (depth == 0) goto done;
-    count[depth - 1]++;
+    count++;
     p = skip_space(p, end);
     if (p == end) goto truncated;
     if (*p == ',') {
         p++;
-        if (ch__json_type(&t[open[depth - 1]]) == CH_JSON_ARRAY) goto value;
+        if (in_array) goto value;
         p = skip_space(p, end);
         goto key;
     }
-    if (*p == (ch__json_type(&t[open[depth - 1]]) == CH_JSON_ARRAY ? ']' : '}')) {
+    if (*p == (in_array ? ']' : '}')) {
         p++;
         goto close;
     }
-    f.at = p;
-    f.reason = ch__json_type(&t[open[depth - 1]]) == CH_JSON_ARRAY ? "expected ',' or ']'"
-                                                                   : "expected ',' or '}'";
+    f.at = p, f.reason = in_array ? "expected ',' or ']'" : "expected ',' or '}'";
     goto failed;
 
-close: {
-    struct ch_json_value *c = &t[open[--depth]];
-    c->len = count[depth];
-    c->u.span = n - open[depth];
+close:
+    t[at].len = count;
+    t[at].u.span = (uint64_t)(v - t) - at;
+    if (--depth) {
+        at = open_at[depth - 1];
+        count = open_count[depth - 1];
+        in_array = ch__json_type(&t[at]) == CH_JSON_ARRAY;
+    }
     goto after_value;
-}
 
 key:
     if (p == end) goto truncated;
@@ -571,9 +586,9 @@ key:
         f.at = p, f.reason = "expected a string key";
         goto failed;
     }
-    if (n + 2 >= cap && !(t = grow(arena, t, n, &cap))) return CH_ENOMEM;
-    if (!(p = parse_string(p + 1, end, src, &t[n], &pool, &f))) goto failed;
-    n++;
+    /* limit keeps room for the key; its value checks again. */
+    if (!(p = parse_string(p + 1, end, src, v, &pool, &f))) goto failed;
+    v++;
     p = skip_space(p, end);
     if (p == end) goto truncated;
     if (*p != ':') {
