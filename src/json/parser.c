@@ -170,14 +170,14 @@ static const char *bad_utf8(const char *at, struct failure *f)
 static inline __attribute__((always_inline)) const char *
 plain(const char *p, const char *end, const char *src, char **d, struct failure *f)
 {
-    char *o = d ? *d : NULL;
+    char *o = d ? *d : NULL; /* only used, and only moved, when d is given */
     while (end - p >= CH__JSON_SCAN) {
         if (d) memcpy(o, p, CH__JSON_SCAN);
         unsigned k = ch__json_stop(p, 1);
         if (k == CH__JSON_SCAN || (unsigned char)p[k] < 0x80) {
             /* ASCII up to a stop, or no stop in the block: the common cases. */
             p += k;
-            o += k;
+            if (d) o += k;
             if (k < CH__JSON_SCAN) goto out;
             continue;
         }
@@ -205,7 +205,7 @@ plain(const char *p, const char *end, const char *src, char **d, struct failure 
                 for (unsigned j = CH__JSON_SCAN; j < i; j++) o[j] = p[j];
         }
         p += i;
-        o += i;
+        if (d) o += i;
         if (i == stop && stop < CH__JSON_SCAN) break;
     }
     if (end - p < CH__JSON_SCAN) {
