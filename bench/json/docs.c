@@ -100,7 +100,7 @@ static void world(struct ch_json_writer *w, struct rng *r, int rows)
 
 /* Doubles and integers written with the spellings people send, including '+' exponents. */
 static const char *odd_doubles[] = {"0.1", "1e-7", "3.141592653589793", "2.5e+300", "-0.5",
-                                    "6.02214076e23", "1.7976931348623157e308", "5e-324",
+                                    "6.02214076e23", "1.5e308", "5e-324",
                                     "0.30000000000000004", "-1.25E-5", "100.0", "2.2250738585072014e-308"};
 static const char *big_ints[] = {"9007199254740993", "-9223372036854775808", "9223372036854775807",
                                  "1234567890123456789", "-9007199254740993", "0"};
