@@ -4,12 +4,13 @@
  *
  * Method. Every figure is the median of REPS samples; each sample runs an operation enough
  * times to last about SAMPLE_NS, and the libraries take turns within each repetition, in a
- * rotating order, so that drifts in clock speed and load from other processes hit them alike. Parsing is timed alone: trees are built in batches and
- * freed (cJSON_Delete, json_decref, arena reset) outside the timed region. Writing serializes
- * each library's own tree compactly into a preallocated buffer (cJSON_PrintPreallocated,
- * json_dumpb with JSON_COMPACT, a reused struct ch_buf). MB/s counts the input document's
- * bytes (1 MB = 10^6 bytes) for both operations. Time is the thread's CPU time, so that a
- * busy machine's preemptions are not charged to whichever library was running. */
+ * rotating order, so that drifts in clock speed and load from other processes hit them alike.
+ * Parsing is timed alone: trees are built in batches and freed (cJSON_Delete, json_decref, arena
+ * reset) outside the timed region. Writing serializes each library's own tree compactly into a
+ * preallocated buffer (cJSON_PrintPreallocated, json_dumpb with JSON_COMPACT, a reused struct
+ * ch_buf). MB/s counts the input document's bytes (1 MB = 10^6 bytes) for both operations. Time is
+ * the thread's CPU time, so that a busy machine's preemptions are not charged to whichever library
+ * was running. */
 #include <cjson/cJSON.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -69,9 +70,7 @@ static void cjson_free(void *t)
 {
     cJSON_Delete(t);
 }
-static void no_batch_end(void)
-{
-}
+static void no_batch_end(void) {}
 static char *scratch;
 static size_t scratch_cap;
 static size_t cjson_write(void *t, char *out, size_t cap)
@@ -218,8 +217,10 @@ static void compare(const struct ch_json_value *a, const struct ch_json_value *b
         ch_json_iter_init(&ib, b);
         const struct ch_json_value *x, *y;
         while ((x = ch_json_iter_next(&ia, &ka)) && (y = ch_json_iter_next(&ib, &kb))) {
-            if (!ch_str_eq(ka, kb)) d->other++, note(d->other_example, a, b);
-            else compare(x, y, d);
+            if (!ch_str_eq(ka, kb))
+                d->other++, note(d->other_example, a, b);
+            else
+                compare(x, y, d);
         }
         return;
     }
@@ -338,7 +339,8 @@ int main(void)
     for (size_t i = 0; i < ndocs; i++) {
         const struct ch_json_value *orig;
         if (ch_json_parse(docs[i].text, docs[i].len, &check_arena, &orig, NULL) != 0) abort();
-        for (int l = 0; l < NLIBS; l++) failures += check_round_trip(&libs[l], &docs[i], orig, &check_arena);
+        for (int l = 0; l < NLIBS; l++)
+            failures += check_round_trip(&libs[l], &docs[i], orig, &check_arena);
         ch_arena_reset(&check_arena);
     }
     /* Probes: the edge values one at a time, so that one failure does not hide the others. */
@@ -416,7 +418,8 @@ int main(void)
     printf("\nTechEmpower /json object built and serialized into a reused buffer (ns/op):\n");
     printf("  chopin %.1f   cJSON %.1f   jansson %.1f\n", median(te[0], REPS), median(te[1], REPS),
            median(te[2], REPS));
-    printf("\nlowest Chopin / max(cJSON, jansson) ratio: %.2fx (target 5x); TechEmpower target 20 ns\n",
+    printf("\nlowest Chopin / max(cJSON, jansson) ratio: %.2fx (target 5x); TechEmpower target 20 "
+           "ns\n",
            worst_ratio);
     return 0;
 }

@@ -57,10 +57,17 @@ static inline int ch__json_floor_log2_pow10(int e)
     return (int)(((int64_t)e * 1741647) >> 19);
 }
 
-/* Converts the decimal w * 10^e10 (w > 0) to the nearest double, ties to even. Returns 1 and
- * sets *out, or 0 when the fast path cannot decide (the caller then uses strtod); -1 when the
- * result overflows. */
-int ch__json_decimal_to_double(uint64_t w, int e10, double *out);
+/* A parse failure: where (NULL with reason NULL for out of memory), and why. */
+struct ch__json_failure {
+    const char *at;
+    const char *reason;
+};
+
+/* Parses the number at p (a '-' or a digit) per RFC 8259's grammar into *out; returns the text
+ * after it, or NULL with *f filled. Integers that fit int64_t stay exact; other numbers are
+ * rounded correctly; magnitudes beyond DBL_MAX fail as "number out of range". */
+const char *ch__json_parse_number(const char *p, const char *end, struct ch_json_value *out,
+                                  struct ch_arena *arena, struct ch__json_failure *f);
 
 /* UTF-8 sequence length of a well-formed sequence starting at p (at most `avail` bytes are
  * readable), or 0 if the bytes are not a well-formed sequence. p[0] must be >= 0x80. */
@@ -117,8 +124,8 @@ static inline uint64_t ch__json_load64(const void *p)
 
 static inline unsigned ch__json_mask(__m128i v, int high)
 {
-    __m128i m = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-                             _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+    __m128i m =
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
     /* Signed: bytes of 0x80 and above are negative, so "< 0x20" catches them too. */
     __m128i low = high ? _mm_cmplt_epi8(v, _mm_set1_epi8(0x20))
                        : _mm_cmpeq_epi8(_mm_subs_epu8(v, _mm_set1_epi8(0x1f)), _mm_setzero_si128());

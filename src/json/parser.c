@@ -21,12 +21,6 @@ static const uint8_t string_stop[256] = {
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
 
-/* Failure: where, and why. */
-struct failure {
-    const char *at;
-    const char *reason;
-};
-
 static inline const char *skip_space(const char *p, const char *end)
 {
     /* Compact text has no whitespace between tokens: one comparison decides. */
@@ -84,7 +78,7 @@ static char *put_utf8(char *d, unsigned long cp)
 }
 
 /* Decodes the escape at p (a backslash) to *d; returns the text after it, or NULL. */
-static const char *escape(const char *p, const char *end, char **d, struct failure *f)
+static const char *escape(const char *p, const char *end, char **d, struct ch__json_failure *f)
 {
     if (end - p < 2) {
         f->at = end, f->reason = "unterminated string";
@@ -157,7 +151,7 @@ static inline const char *scan(const char *p, const char *end, const char *src)
     return p;
 }
 
-static const char *bad_utf8(const char *at, struct failure *f)
+static const char *bad_utf8(const char *at, struct ch__json_failure *f)
 {
     f->at = at, f->reason = "invalid UTF-8";
     return NULL;
@@ -168,7 +162,7 @@ static const char *bad_utf8(const char *at, struct failure *f)
  * NULL after malformed UTF-8. A block is classified once and every UTF-8 sequence in it checked
  * from that one classification; with d, whole blocks are stored ahead (the pool has room). */
 static inline __attribute__((always_inline)) const char *
-plain(const char *p, const char *end, const char *src, char **d, struct failure *f)
+plain(const char *p, const char *end, const char *src, char **d, struct ch__json_failure *f)
 {
     char *o = d ? *d : NULL; /* only used, and only moved, when d is given */
     while (end - p >= CH__JSON_SCAN) {
@@ -233,9 +227,9 @@ out:
 
 /* The rest of a string with escapes, from p (the first backslash): decoded into the pool while
  * being validated. Returns the text after the closing quote, or NULL. */
-static const char *parse_escaped(const char *start, const char *p, const char *end,
-                                 const char *src, struct ch_json_value *out,
-                                 struct strings *pool, struct failure *f)
+static const char *parse_escaped(const char *start, const char *p, const char *end, const char *src,
+                                 struct ch_json_value *out, struct strings *pool,
+                                 struct ch__json_failure *f)
 {
     if (!pool->cur) {
         pool->cur = ch_arena_alloc(pool->arena, (size_t)(end - start) + 2 * CH__JSON_SCAN);
@@ -272,9 +266,9 @@ static const char *parse_escaped(const char *start, const char *p, const char *e
 
 /* Parses a string whose opening quote precedes p into *out; returns the text after the closing
  * quote, or NULL. Strings without escapes stay in the source. */
-static inline __attribute__((always_inline)) const char *parse_string(const char *p, const char *end, const char *src,
-                                       struct ch_json_value *out, struct strings *pool,
-                                       struct failure *f)
+static inline __attribute__((always_inline)) const char *
+parse_string(const char *p, const char *end, const char *src, struct ch_json_value *out,
+             struct strings *pool, struct ch__json_failure *f)
 {
     const char *start = p;
     if (!(p = plain(p, end, src, NULL, f))) return NULL;
@@ -292,157 +286,6 @@ static inline __attribute__((always_inline)) const char *parse_string(const char
     if (c == '\\') return parse_escaped(start, p, end, src, out, pool, f);
     f->at = p, f->reason = "control character in string";
     return NULL;
-}
-
-static inline int is_digit(const char *p, const char *end)
-{
-    return p < end && (unsigned)(*p - '0') < 10;
-}
-
-/* Whether the 8 bytes in x are all ASCII digits: high nibbles 3, and adding 6 carries out of
- * no low nibble (that is, each is at most 9). */
-static inline int eight_digits(uint64_t x)
-{
-    const uint64_t hi = 0xf0f0f0f0f0f0f0f0ull;
-    return (x & hi) == 0x3030303030303030ull &&
-           ((x + 0x0606060606060606ull) & hi) == 0x3030303030303030ull;
-}
-
-/* The value of 8 ASCII digits (first digit in the lowest byte): combine neighbours into
- * two-digit lanes, then two multiplications give each pair its weight (10^6, 10^4, 10^2, 1)
- * so that the sum lands in bits 32..63. */
-static inline uint32_t eight_digits_value(uint64_t x)
-{
-    x -= 0x3030303030303030ull;
-    x = x * 10 + (x >> 8); /* bytes 0, 2, 4, 6: pairs P0..P3 */
-    uint64_t p02 = x & 0x000000ff000000ffull, p13 = (x >> 16) & 0x000000ff000000ffull;
-    return (uint32_t)((p02 * (100 + (1000000ull << 32)) + p13 * (1 + (10000ull << 32))) >> 32);
-}
-
-/* Appends up to `room` digits at p to *w, eight at a time while whole words are digits (long
- * integers, timestamps, 17-digit doubles); returns the first byte not taken. */
-static inline const char *take_digits(const char *p, const char *end, uint64_t *w, int room)
-{
-    uint64_t v = *w;
-    const char *lim = end - p > room ? p + room : end;
-    while (lim - p >= 8) {
-        uint64_t x = ch__json_load64(p);
-        if (!eight_digits(x)) break;
-        v = v * 100000000 + eight_digits_value(x);
-        p += 8;
-    }
-    for (; p < lim && (unsigned)(*p - '0') < 10; p++) v = v * 10 + (unsigned)(*p - '0');
-    *w = v;
-    return p;
-}
-
-/* strtod on a copy of the token, which the source does not NUL-terminate. */
-static int slow_double(const char *s, size_t len, struct ch_arena *arena, double *out)
-{
-    char small[128];
-    char *copy = len < sizeof(small) ? small : ch_arena_alloc(arena, len + 1);
-    if (!copy) return CH_ENOMEM;
-    memcpy(copy, s, len);
-    copy[len] = '\0';
-    *out = strtod(copy, NULL);
-    return 0;
-}
-
-/* Parses a number per RFC 8259's grammar into *out; returns the text after it, or NULL. */
-static const char *parse_number(const char *p, const char *end, struct ch_json_value *out,
-                                struct ch_arena *arena, struct failure *f)
-{
-    const char *start = p;
-    int neg = *p == '-';
-    p += neg;
-    if (!is_digit(p, end)) {
-        f->at = p, f->reason = "invalid number";
-        return NULL;
-    }
-    /* The first 19 significant digits go into w; later ones only move the exponent, and
-     * whether any of them is non-zero decides if w is exact. */
-    uint64_t w = 0;
-    int digits = 0, dropped = 0, is_int = 1;
-    int64_t e10 = 0;
-    if (*p == '0') {
-        p++;
-        if (is_digit(p, end)) {
-            f->at = start, f->reason = "leading zero in number";
-            return NULL;
-        }
-    } else {
-        const char *s = p;
-        p = take_digits(p, end, &w, 19);
-        digits = (int)(p - s);
-        for (; is_digit(p, end); p++) {
-            e10++;
-            dropped |= *p != '0';
-        }
-    }
-    if (p < end && *p == '.') {
-        is_int = 0;
-        p++;
-        if (!is_digit(p, end)) {
-            f->at = p, f->reason = "digit expected after the decimal point";
-            return NULL;
-        }
-        /* Zeros before the first significant digit only scale. */
-        if (w == 0)
-            for (; p < end && *p == '0'; p++) e10--;
-        const char *s = p;
-        p = take_digits(p, end, &w, 19 - digits);
-        digits += (int)(p - s);
-        e10 -= p - s;
-        for (; is_digit(p, end); p++) dropped |= *p != '0';
-    }
-    if (p < end && (*p == 'e' || *p == 'E')) {
-        is_int = 0;
-        p++;
-        int eneg = 0;
-        if (p < end && (*p == '+' || *p == '-')) eneg = *p++ == '-';
-        if (!is_digit(p, end)) {
-            f->at = p, f->reason = "digit expected in exponent";
-            return NULL;
-        }
-        int64_t x = 0;
-        for (; is_digit(p, end); p++)
-            if (x < 100000000) x = x * 10 + (*p - '0');
-        e10 += eneg ? -x : x;
-    }
-
-    if (is_int && e10 == 0 && (neg ? w <= (uint64_t)INT64_MAX + 1 : w <= (uint64_t)INT64_MAX) &&
-        !(neg && w == 0)) {
-        out->tag = CH_JSON_INT;
-        out->u.i = neg ? (int64_t)(0 - w) : (int64_t)w;
-        return p;
-    }
-
-    double d;
-    int rc;
-    if (w == 0) {
-        d = 0.0;
-        rc = 1;
-    } else {
-        int e = e10 < -100000 ? -100000 : e10 > 100000 ? 100000 : (int)e10;
-        rc = ch__json_decimal_to_double(w, e, &d);
-        if (rc == 1 && dropped) {
-            /* The exact value lies between w and w + 1 units; agree or ask strtod. */
-            double d2;
-            if (ch__json_decimal_to_double(w + 1, e, &d2) != 1 || d2 != d) rc = 0;
-        }
-    }
-    if (rc == 0 && slow_double(neg ? start + 1 : start, (size_t)(p - start) - (size_t)neg, arena,
-                               &d) != 0) {
-        f->at = NULL, f->reason = NULL;
-        return NULL;
-    }
-    if (rc < 0 || d > 1.7976931348623157e308) {
-        f->at = start, f->reason = "number out of range";
-        return NULL;
-    }
-    out->tag = CH_JSON_DOUBLE;
-    out->u.d = neg ? -d : d;
-    return p;
 }
 
 /* Fills *err for a failure at `at`: line and column are counted up to it. */
@@ -491,7 +334,7 @@ int ch_json_parse(const char *src, size_t len, struct ch_arena *arena,
     uint32_t open_at[CH_JSON_MAX_DEPTH], open_count[CH_JSON_MAX_DEPTH];
     uint32_t at = 0, count = 0;
     int depth = 0, in_array = 0;
-    struct failure f = {NULL, NULL};
+    struct ch__json_failure f = {NULL, NULL};
     struct strings pool = {arena, NULL};
 
 value:
@@ -507,9 +350,18 @@ value:
         if (!(p = parse_string(p + 1, end, src, v, &pool, &f))) goto failed;
         v++;
         goto after_value;
-    case '-': case '0': case '1': case '2': case '3': case '4': case '5': case '6': case '7':
-    case '8': case '9':
-        if (!(p = parse_number(p, end, v, arena, &f))) goto failed;
+    case '-':
+    case '0':
+    case '1':
+    case '2':
+    case '3':
+    case '4':
+    case '5':
+    case '6':
+    case '7':
+    case '8':
+    case '9':
+        if (!(p = ch__json_parse_number(p, end, v, arena, &f))) goto failed;
         v++;
         goto after_value;
     case '{':

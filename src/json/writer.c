@@ -77,8 +77,7 @@ static char *escape_byte(char *p, unsigned c)
 static char *escape_any(struct ch_buf *b, char *p, const char *str, size_t len, int validate);
 
 static inline __attribute__((always_inline)) char *escape(struct ch_buf *b, char *p,
-                                                          const char *str, size_t len,
-                                                          int validate)
+                                                          const char *str, size_t len, int validate)
 {
     const char *s = str, *end = s + len;
     /* Short strings (keys, mostly): two overlapping loads cover them; clean ones are copied as
@@ -219,9 +218,7 @@ static inline __attribute__((always_inline)) char *scalar(struct ch_buf *b, char
     switch (t) {
     case CH_JSON_INT: return p + ch__json_itoa(p, n->u.i);
     case CH_JSON_DOUBLE: return p + ch_json_dtoa(p, n->u.d);
-    case CH_JSON_BOOL:
-        memcpy(p, n->u.i ? "true" : "false", 5);
-        return p + (n->u.i ? 4 : 5);
+    case CH_JSON_BOOL: memcpy(p, n->u.i ? "true" : "false", 5); return p + (n->u.i ? 4 : 5);
     default: memcpy(p, "null", 4); return p + 4;
     }
 }
