@@ -252,7 +252,11 @@ struct ch_json_error {
  * *root. Returns 0; CH_EINVAL for input that is not a JSON text (with *err filled when `err`
  * is not NULL); CH_ERANGE for a document of 4 GiB or more; CH_ENOMEM. Never reads outside
  * src[0..len). Unescaped strings point into `src`, which must outlive the tree; numbers whose
- * magnitude overflows a double are rejected as "number out of range". */
+ * magnitude overflows a double are rejected as "number out of range"; duplicate keys are kept
+ * (lookups find the first). The tree takes about 3 bytes of arena per input byte for typical
+ * documents (at most about 19 for the densest, arrays of one-digit numbers), plus up to `len`
+ * when strings have escapes. Rare numbers (exact halfway cases, subnormals) go
+ * through strtod, which assumes the "C" LC_NUMERIC locale that a program starts in. */
 int ch_json_parse(const char *src, size_t len, struct ch_arena *arena,
                   const struct ch_json_value **root, struct ch_json_error *err);
 

@@ -138,6 +138,16 @@ static inline unsigned ch__json_stop(const void *p, int high)
     return mask ? (unsigned)__builtin_ctz(mask) : CH__JSON_SCAN;
 }
 
+/* The index of the first byte needing attention among the last r (< CH__JSON_SCAN) bytes
+ * before `end`, or r when none does; the CH__JSON_SCAN bytes before `end` must be readable.
+ * One load that ends at `end`; the bits of the bytes before the r are shifted out. */
+static inline unsigned ch__json_stop_tail(const char *end, unsigned r, int high)
+{
+    unsigned mask = ch__json_mask(_mm_loadu_si128((const __m128i *)(end - 16)), high);
+    mask >>= 16 - r;
+    return mask ? (unsigned)__builtin_ctz(mask) : r;
+}
+
 /* Bit i of *special is set where p[i] is '"', '\\' or below 0x20 (only the lowest set bit is
  * meaningful), bit i of *high where p[i] is 0x80 or above. */
 static inline void ch__json_classify(const void *p, unsigned *special, unsigned *high)
@@ -173,6 +183,15 @@ static inline unsigned ch__json_stop(const void *p, int high)
 {
     uint64_t m = ch__json_swar(ch__json_load64(p), high);
     return m ? (unsigned)__builtin_ctzll(m) >> 3 : CH__JSON_SCAN;
+}
+
+static inline unsigned ch__json_stop_tail(const char *end, unsigned r, int high)
+{
+    /* Shifting the word right moves zero bytes in at r..7; they flag as controls, so the mask
+     * is never empty, and no byte before the r can flag anything (borrows run upwards). */
+    uint64_t m = ch__json_swar(ch__json_load64(end - 8) >> (8 * (8 - r)), high);
+    unsigned i = (unsigned)__builtin_ctzll(m) >> 3;
+    return i < r ? i : r;
 }
 
 /* One bit per byte from bit 7 of each byte. */

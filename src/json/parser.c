@@ -124,9 +124,8 @@ static const char *escape(const char *p, const char *end, char **d, struct ch__j
     return p + 12;
 }
 
-/* The first byte in [p, end) that a string scan stops at (see string_stop), or end. Short
- * tails are checked with one 8-byte load that ends at `end` (when the text has 8 bytes), the
- * bytes before p shifted out so that they cannot flag anything. */
+/* The first byte in [p, end) that a string scan stops at (see string_stop), or end. A short
+ * tail is checked with one block load that ends at `end` when the text is that long. */
 static inline const char *scan(const char *p, const char *end, const char *src)
 {
     while (end - p >= CH__JSON_SCAN) {
@@ -134,19 +133,9 @@ static inline const char *scan(const char *p, const char *end, const char *src)
         if (k < CH__JSON_SCAN) return p + k;
         p += CH__JSON_SCAN;
     }
-    if (CH__JSON_SCAN > 8 && end - p >= 8) {
-        uint64_t m = ch__json_swar(ch__json_load64(p), 1);
-        if (m) return p + (__builtin_ctzll(m) >> 3);
-        p += 8;
-    }
-    size_t r = (size_t)(end - p);
+    unsigned r = (unsigned)(end - p);
     if (r == 0) return end;
-    if (end - src >= 8) {
-        /* Zero bytes shifted in at r.. flag as controls: the mask is never empty. */
-        uint64_t m = ch__json_swar(ch__json_load64(end - 8) >> (8 * (8 - r)), 1);
-        size_t i = (size_t)__builtin_ctzll(m) >> 3;
-        return i < r ? p + i : end;
-    }
+    if (end - src >= CH__JSON_SCAN) return p + ch__json_stop_tail(end, r, 1);
     while (p < end && !string_stop[(unsigned char)*p]) p++;
     return p;
 }
