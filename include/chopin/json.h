@@ -255,8 +255,8 @@ struct ch_json_error {
  * magnitude overflows a double are rejected as "number out of range"; duplicate keys are kept
  * (lookups find the first). The tree takes about 3 bytes of arena per input byte for typical
  * documents (at most about 19 for the densest, arrays of one-digit numbers), plus up to `len`
- * when strings have escapes. Rare numbers (exact halfway cases, subnormals) go
- * through strtod, which assumes the "C" LC_NUMERIC locale that a program starts in. */
+ * when strings have escapes. Rare numbers (exact halfway cases, subnormals) go through strtod,
+ * which assumes the "C" LC_NUMERIC locale that a program starts in. */
 int ch_json_parse(const char *src, size_t len, struct ch_arena *arena,
                   const struct ch_json_value **root, struct ch_json_error *err);
 

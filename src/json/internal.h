@@ -116,8 +116,8 @@ static inline uint64_t ch__json_load64(const void *p)
  * attention, or CH__JSON_SCAN when there is none; all CH__JSON_SCAN bytes must be readable.
  * ch__json_clean_short() tells whether a short string (4 <= len < 16) needs nothing, reading
  * only its own bytes. SSE2, which every x86-64 has, checks 16 bytes at a time; elsewhere SWAR
- * checks 8. */
-#if defined(__SSE2__)
+ * checks 8 (-DCH_JSON_PORTABLE selects it on x86-64 too, to test it). */
+#if defined(__SSE2__) && !defined(CH_JSON_PORTABLE)
 #include <emmintrin.h>
 
 #define CH__JSON_SCAN 16
@@ -136,6 +136,17 @@ static inline unsigned ch__json_stop(const void *p, int high)
 {
     unsigned mask = ch__json_mask(_mm_loadu_si128((const __m128i *)p), high);
     return mask ? (unsigned)__builtin_ctz(mask) : CH__JSON_SCAN;
+}
+
+/* Whether the first byte needing attention in p[0..CH__JSON_SCAN) is a '"', and where: the
+ * common case of a short string with nothing to check, decided without reading the byte back. */
+static inline int ch__json_quote_first(const void *p, unsigned *k)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)p);
+    unsigned stops = ch__json_mask(v, 1);
+    unsigned quotes = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')));
+    *k = (unsigned)__builtin_ctz(stops | 0x10000);
+    return (quotes >> *k) & 1;
 }
 
 /* The index of the first byte needing attention among the last r (< CH__JSON_SCAN) bytes
@@ -183,6 +194,20 @@ static inline unsigned ch__json_stop(const void *p, int high)
 {
     uint64_t m = ch__json_swar(ch__json_load64(p), high);
     return m ? (unsigned)__builtin_ctzll(m) >> 3 : CH__JSON_SCAN;
+}
+
+static inline int ch__json_quote_first(const void *p, unsigned *k)
+{
+    uint64_t x = ch__json_load64(p), q = x ^ 0x2222222222222222ull;
+    uint64_t stops = ch__json_swar(x, 1);
+    /* Exact for the lowest stop: a borrow can only come from an earlier zero byte. */
+    uint64_t quotes = (q - 0x0101010101010101ull) & ~q & 0x8080808080808080ull;
+    if (!stops) {
+        *k = 8;
+        return 0;
+    }
+    *k = (unsigned)__builtin_ctzll(stops) >> 3;
+    return (quotes >> (8 * *k + 7)) & 1;
 }
 
 static inline unsigned ch__json_stop_tail(const char *end, unsigned r, int high)

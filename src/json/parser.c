@@ -260,6 +260,13 @@ parse_string(const char *p, const char *end, const char *src, struct ch_json_val
              struct strings *pool, struct ch__json_failure *f)
 {
     const char *start = p;
+    unsigned k;
+    if (end - p >= CH__JSON_SCAN && ch__json_quote_first(p, &k)) {
+        out->tag = CH_JSON_STRING;
+        out->len = k;
+        out->u.s = start;
+        return p + k + 1;
+    }
     if (!(p = plain(p, end, src, NULL, f))) return NULL;
     if (p == end) {
         f->at = end, f->reason = "unterminated string";
