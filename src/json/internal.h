@@ -149,6 +149,18 @@ static inline int ch__json_quote_first(const void *p, unsigned *k)
     return (quotes >> *k) & 1;
 }
 
+/* ch__json_quote_first() for the last r (< CH__JSON_SCAN) bytes before `end`, reading the
+ * block that ends there (which must be readable). */
+static inline int ch__json_quote_first_tail(const char *end, unsigned r, unsigned *k)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(end - 16));
+    unsigned stops = ch__json_mask(v, 1) >> (16 - r);
+    unsigned quotes =
+        (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('"'))) >> (16 - r);
+    *k = (unsigned)__builtin_ctz(stops | 1u << r);
+    return (quotes >> *k) & 1;
+}
+
 /* The index of the first byte needing attention among the last r (< CH__JSON_SCAN) bytes
  * before `end`, or r when none does; the CH__JSON_SCAN bytes before `end` must be readable.
  * One load that ends at `end`; the bits of the bytes before the r are shifted out. */
@@ -208,6 +220,20 @@ static inline int ch__json_quote_first(const void *p, unsigned *k)
     }
     *k = (unsigned)__builtin_ctzll(stops) >> 3;
     return (quotes >> (8 * *k + 7)) & 1;
+}
+
+static inline int ch__json_quote_first_tail(const char *end, unsigned r, unsigned *k)
+{
+    /* As in ch__json_stop_tail(): zero bytes shifted in at r.. stop the scan there. */
+    if (r == 0) {
+        *k = 0;
+        return 0;
+    }
+    uint64_t x = ch__json_load64(end - 8) >> (8 * (8 - r)), q = x ^ 0x2222222222222222ull;
+    uint64_t stops = ch__json_swar(x, 1);
+    uint64_t quotes = (q - 0x0101010101010101ull) & ~q & 0x8080808080808080ull;
+    *k = (unsigned)__builtin_ctzll(stops) >> 3;
+    return *k < r && ((quotes >> (8 * *k + 7)) & 1);
 }
 
 static inline unsigned ch__json_stop_tail(const char *end, unsigned r, int high)

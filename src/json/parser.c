@@ -261,7 +261,9 @@ parse_string(const char *p, const char *end, const char *src, struct ch_json_val
 {
     const char *start = p;
     unsigned k;
-    if (end - p >= CH__JSON_SCAN && ch__json_quote_first(p, &k)) {
+    if (end - p >= CH__JSON_SCAN ? ch__json_quote_first(p, &k)
+                                 : end - src >= CH__JSON_SCAN &&
+                                       ch__json_quote_first_tail(end, (unsigned)(end - p), &k)) {
         out->tag = CH_JSON_STRING;
         out->len = k;
         out->u.s = start;

@@ -62,6 +62,8 @@ static const struct sample invalid[] = {
     S("n_unclosed_array", "[1"),
     S("n_unclosed_object", "{\"a\":1"),
     S("n_unclosed_string", "\"abc"),
+    S("n_open_quote_at_end", "[\"0123456789abcdef\",\""),
+    S("n_unclosed_after_16", "[\"0123456789abcdef\",\"abc"),
     S("n_extra_close", "[1]]"),
     S("n_two_values", "1 2"),
     S("n_garbage_after", "{} x"),
