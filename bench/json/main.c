@@ -409,8 +409,10 @@ int main(void)
             double best = mb[1] > mb[2] ? mb[1] : mb[2];
             double ratio = mb[0] / best;
             if (ratio < worst_ratio) worst_ratio = ratio;
-            printf("%-9s %8zu %-6s %12.1f %12.1f %12.1f %7.2fx\n", op ? "" : d->name,
-                   op ? (size_t)0 : d->len, op ? "write" : "parse", mb[0], mb[1], mb[2], ratio);
+            char bytes[24] = "";
+            if (!op) snprintf(bytes, sizeof(bytes), "%zu", d->len);
+            printf("%-9s %8s %-6s %12.1f %12.1f %12.1f %7.2fx\n", op ? "" : d->name, bytes,
+                   op ? "write" : "parse", mb[0], mb[1], mb[2], ratio);
         }
         ch_arena_reset(&write_arena);
         libs[1].free_tree(tree[1]);
