@@ -134,8 +134,10 @@ static int cmp_pow10(int k, uint32_t num, int n)
     big_pow(&l, 10, k > 0 ? k : 0);
     big_set(&r, num);
     if (k < 0) big_pow(&r, 10, -k), big_mul_small(&r, num);
-    if (n >= 0) big_shl(&r, n);
-    else big_shl(&l, -n);
+    if (n >= 0)
+        big_shl(&r, n);
+    else
+        big_shl(&l, -n);
     return big_cmp(&l, &r);
 }
 

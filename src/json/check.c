@@ -29,8 +29,7 @@ int ch_json_check_result(const struct ch_json_check *c)
     return c->_count ? CH_EINVAL : 0;
 }
 
-const struct ch_json_problem *ch_json_check_problems(const struct ch_json_check *c,
-                                                     size_t *count)
+const struct ch_json_problem *ch_json_check_problems(const struct ch_json_check *c, size_t *count)
 {
     *count = c->_count;
     return c->_items;
@@ -47,8 +46,7 @@ static const struct ch__json_name *find_name(const struct ch_json_check *c,
 /* Appends the path of field (parent, key or index). Depth is bounded by the nesting limit; the
  * guard only protects against a caller that hands in unrelated values. */
 static int append_path(struct ch_buf *b, const struct ch_json_check *c,
-                       const struct ch_json_value *parent, const char *key, size_t index,
-                       int depth)
+                       const struct ch_json_value *parent, const char *key, size_t index, int depth)
 {
     const struct ch__json_name *n = parent ? find_name(c, parent) : NULL;
     int rc = 0;
@@ -144,8 +142,8 @@ static const char *get_string(struct ch_json_check *c, const struct ch_json_valu
     return s;
 }
 
-static int64_t get_int(struct ch_json_check *c, const struct ch_json_value *parent,
-                       const char *key, size_t index, int flags, int64_t def)
+static int64_t get_int(struct ch_json_check *c, const struct ch_json_value *parent, const char *key,
+                       size_t index, int flags, int64_t def)
 {
     const struct ch_json_value *v = field(c, parent, key, index, flags);
     if (!v) return def;
@@ -213,8 +211,8 @@ struct ch_str ch_json_check_str(struct ch_json_check *c, const struct ch_json_va
     return get_str(c, obj, key, 0, flags);
 }
 
-int64_t ch_json_check_int(struct ch_json_check *c, const struct ch_json_value *obj,
-                          const char *key, int flags, int64_t def)
+int64_t ch_json_check_int(struct ch_json_check *c, const struct ch_json_value *obj, const char *key,
+                          int flags, int64_t def)
 {
     return get_int(c, obj, key, 0, flags, def);
 }
@@ -257,8 +255,8 @@ struct ch_str ch_json_check_str_at(struct ch_json_check *c, const struct ch_json
     return get_str(c, arr, NULL, index, flags);
 }
 
-int64_t ch_json_check_int_at(struct ch_json_check *c, const struct ch_json_value *arr,
-                             size_t index, int flags, int64_t def)
+int64_t ch_json_check_int_at(struct ch_json_check *c, const struct ch_json_value *arr, size_t index,
+                             int flags, int64_t def)
 {
     return get_int(c, arr, NULL, index, flags, def);
 }
@@ -276,8 +274,8 @@ int ch_json_check_bool_at(struct ch_json_check *c, const struct ch_json_value *a
 }
 
 const struct ch_json_value *ch_json_check_object_at(struct ch_json_check *c,
-                                                    const struct ch_json_value *arr,
-                                                    size_t index, int flags)
+                                                    const struct ch_json_value *arr, size_t index,
+                                                    int flags)
 {
     return get_container(c, arr, NULL, index, flags, CH_JSON_OBJECT, "must be an object");
 }
@@ -289,8 +287,8 @@ const struct ch_json_value *ch_json_check_array_at(struct ch_json_check *c,
     return get_container(c, arr, NULL, index, flags, CH_JSON_ARRAY, "must be an array");
 }
 
-void ch_json_check_fail(struct ch_json_check *c, const struct ch_json_value *obj,
-                        const char *key, const char *message)
+void ch_json_check_fail(struct ch_json_check *c, const struct ch_json_value *obj, const char *key,
+                        const char *message)
 {
     char *m = ch_arena_strndup(c->_arena, message, strlen(message));
     if (!m) {
@@ -303,8 +301,10 @@ void ch_json_check_fail(struct ch_json_check *c, const struct ch_json_value *obj
     }
     /* No key: the problem is about `obj` itself. */
     const struct ch__json_name *n = obj ? find_name(c, obj) : NULL;
-    if (n) record(c, n->parent, n->key, n->index, m);
-    else record(c, NULL, "", 0, m);
+    if (n)
+        record(c, n->parent, n->key, n->index, m);
+    else
+        record(c, NULL, "", 0, m);
 }
 
 int ch_json_write_problems(struct ch_json_writer *w, const struct ch_json_check *c)

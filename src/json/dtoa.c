@@ -86,11 +86,26 @@ static const char digit_pairs[201] = "000102030405060708091011121314151617181920
                                      "606162636465666768697071727374757677787980818283848586878889"
                                      "90919293949596979899";
 
-static const uint64_t pow10_u64[20] = {
-    1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull, 100000000ull,
-    1000000000ull, 10000000000ull, 100000000000ull, 1000000000000ull, 10000000000000ull,
-    100000000000000ull, 1000000000000000ull, 10000000000000000ull, 100000000000000000ull,
-    1000000000000000000ull, 10000000000000000000ull};
+static const uint64_t pow10_u64[20] = {1ull,
+                                       10ull,
+                                       100ull,
+                                       1000ull,
+                                       10000ull,
+                                       100000ull,
+                                       1000000ull,
+                                       10000000ull,
+                                       100000000ull,
+                                       1000000000ull,
+                                       10000000000ull,
+                                       100000000000ull,
+                                       1000000000000ull,
+                                       10000000000000ull,
+                                       100000000000000ull,
+                                       1000000000000000ull,
+                                       10000000000000000ull,
+                                       100000000000000000ull,
+                                       1000000000000000000ull,
+                                       10000000000000000000ull};
 
 /* Number of decimal digits of d > 0: log10 estimated from the bit length, then corrected. */
 static inline int digit_count(uint64_t d)
@@ -126,6 +141,20 @@ static inline void write_digits(char *p, uint64_t d, int n)
     } else {
         *--e = (char)('0' + r);
     }
+}
+
+size_t ch__json_itoa(char *dst, int64_t v)
+{
+    /* Digits are written in place, back to front: no temporary and no copy. */
+    uint64_t u = (uint64_t)v;
+    char *p = dst;
+    if (v < 0) {
+        *p++ = '-';
+        u = 0 - u;
+    }
+    int n = u ? digit_count(u) : 1;
+    write_digits(p, u, n);
+    return (size_t)(p + n - dst);
 }
 
 size_t ch_json_dtoa(char *dst, double v)

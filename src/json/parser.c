@@ -21,14 +21,10 @@ static const uint8_t string_stop[256] = {
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
 
-/* Failure: where, and why. */
-struct failure {
-    const char *at;
-    const char *reason;
-};
-
 static inline const char *skip_space(const char *p, const char *end)
 {
+    /* Compact text has no whitespace between tokens: one comparison decides. */
+    if (p < end && (unsigned char)*p > ' ') return p;
     while (p < end && is_space[(unsigned char)*p]) p++;
     return p;
 }
@@ -53,17 +49,57 @@ static inline long hex4(const char *p)
     return v;
 }
 
-/* Checks the escape at p (a backslash) and returns the text after it, or NULL. */
-static const char *check_escape(const char *p, const char *end, struct failure *f)
+/* Decoded strings go to one pool per parse, allocated at the first escaped string with room for
+ * the rest of the document: a decoded string (plus its NUL) is never longer than its quoted
+ * text, so every later string fits too, and the scanner may store a whole scan block ahead. */
+struct strings {
+    struct ch_arena *arena;
+    char *cur; /* NULL until the first escaped string */
+};
+
+static char *put_utf8(char *d, unsigned long cp)
+{
+    if (cp < 0x80) {
+        *d++ = (char)cp;
+    } else if (cp < 0x800) {
+        *d++ = (char)(0xc0 | cp >> 6);
+        *d++ = (char)(0x80 | (cp & 0x3f));
+    } else if (cp < 0x10000) {
+        *d++ = (char)(0xe0 | cp >> 12);
+        *d++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+        *d++ = (char)(0x80 | (cp & 0x3f));
+    } else {
+        *d++ = (char)(0xf0 | cp >> 18);
+        *d++ = (char)(0x80 | ((cp >> 12) & 0x3f));
+        *d++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+        *d++ = (char)(0x80 | (cp & 0x3f));
+    }
+    return d;
+}
+
+/* Decodes the escape at p (a backslash) to *d; returns the text after it, or NULL. */
+static const char *escape(const char *p, const char *end, char **d, struct ch__json_failure *f)
 {
     if (end - p < 2) {
         f->at = end, f->reason = "unterminated string";
         return NULL;
     }
+    char c;
     switch (p[1]) {
-    case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't': return p + 2;
-    case 'u': break;
+    case '"': c = '"'; break;
+    case '\\': c = '\\'; break;
+    case '/': c = '/'; break;
+    case 'b': c = '\b'; break;
+    case 'f': c = '\f'; break;
+    case 'n': c = '\n'; break;
+    case 'r': c = '\r'; break;
+    case 't': c = '\t'; break;
+    case 'u': c = 0; break;
     default: f->at = p, f->reason = "invalid escape sequence"; return NULL;
+    }
+    if (c) {
+        *(*d)++ = c;
+        return p + 2;
     }
     long u = end - p >= 6 ? hex4(p + 2) : -1;
     if (u < 0) {
@@ -74,238 +110,180 @@ static const char *check_escape(const char *p, const char *end, struct failure *
         f->at = p, f->reason = "lone surrogate in \\u escape";
         return NULL;
     }
-    if (u < 0xd800 || u > 0xdbff) return p + 6;
+    if (u < 0xd800 || u > 0xdbff) {
+        *d = put_utf8(*d, (unsigned long)u);
+        return p + 6;
+    }
     /* A high surrogate must be followed by an escaped low surrogate. */
     long lo = end - p >= 12 && p[6] == '\\' && p[7] == 'u' ? hex4(p + 8) : -1;
     if (lo < 0xdc00 || lo > 0xdfff) {
         f->at = p, f->reason = "lone surrogate in \\u escape";
         return NULL;
     }
+    *d = put_utf8(*d, 0x10000 + ((unsigned long)(u - 0xd800) << 10) + (unsigned long)(lo - 0xdc00));
     return p + 12;
 }
 
-/* Decodes the already validated string body s[0..len) into dst; returns the decoded length. */
-static size_t unescape(char *dst, const char *s, size_t len)
+/* The first byte in [p, end) that a string scan stops at (see string_stop), or end. A short
+ * tail is checked with one block load that ends at `end` when the text is that long. */
+static inline const char *scan(const char *p, const char *end, const char *src)
 {
-    const char *end = s + len;
-    char *d = dst;
-    for (;;) {
-        const char *bs = memchr(s, '\\', (size_t)(end - s));
-        size_t run = (size_t)((bs ? bs : end) - s);
-        memcpy(d, s, run);
-        d += run;
-        if (!bs) return (size_t)(d - dst);
-        s = bs + 2;
-        switch (bs[1]) {
-        case 'b': *d++ = '\b'; continue;
-        case 'f': *d++ = '\f'; continue;
-        case 'n': *d++ = '\n'; continue;
-        case 'r': *d++ = '\r'; continue;
-        case 't': *d++ = '\t'; continue;
-        case 'u': break;
-        default: *d++ = bs[1]; continue; /* '"', '\\', '/' */
-        }
-        unsigned long cp = (unsigned long)hex4(bs + 2);
-        s = bs + 6;
-        if (cp >= 0xd800 && cp <= 0xdbff) {
-            cp = 0x10000 + ((cp - 0xd800) << 10) + ((unsigned long)hex4(bs + 8) - 0xdc00);
-            s = bs + 12;
-        }
-        if (cp < 0x80) {
-            *d++ = (char)cp;
-        } else if (cp < 0x800) {
-            *d++ = (char)(0xc0 | cp >> 6);
-            *d++ = (char)(0x80 | (cp & 0x3f));
-        } else if (cp < 0x10000) {
-            *d++ = (char)(0xe0 | cp >> 12);
-            *d++ = (char)(0x80 | ((cp >> 6) & 0x3f));
-            *d++ = (char)(0x80 | (cp & 0x3f));
-        } else {
-            *d++ = (char)(0xf0 | cp >> 18);
-            *d++ = (char)(0x80 | ((cp >> 12) & 0x3f));
-            *d++ = (char)(0x80 | ((cp >> 6) & 0x3f));
-            *d++ = (char)(0x80 | (cp & 0x3f));
-        }
+    while (end - p >= CH__JSON_SCAN) {
+        unsigned k = ch__json_stop(p, 1);
+        if (k < CH__JSON_SCAN) return p + k;
+        p += CH__JSON_SCAN;
     }
+    unsigned r = (unsigned)(end - p);
+    if (r == 0) return end;
+    if (end - src >= CH__JSON_SCAN) return p + ch__json_stop_tail(end, r, 1);
+    while (p < end && !string_stop[(unsigned char)*p]) p++;
+    return p;
 }
 
-/* Parses a string whose opening quote precedes p into *out; returns the text after the closing
- * quote, or NULL. Unescaped strings stay in the source; others are decoded into the arena. */
-static const char *parse_string(const char *p, const char *end, struct ch_json_value *out,
-                                struct ch_arena *arena, struct failure *f)
+static const char *bad_utf8(const char *at, struct ch__json_failure *f)
 {
-    const char *start = p;
-    int escaped = 0;
-    for (;;) {
-        while (end - p >= 8) {
-            uint64_t m = ch__json_special(ch__json_load64(p), 1);
-            if (m) {
-                p += __builtin_ctzll(m) >> 3;
-                break;
+    f->at = at, f->reason = "invalid UTF-8";
+    return NULL;
+}
+
+/* Advances over plain string content (ASCII other than '"', '\\' and controls, and well-formed
+ * UTF-8), copying it to *d unless d is NULL. Returns the first byte that is not plain, or end;
+ * NULL after malformed UTF-8. A block is classified once and every UTF-8 sequence in it checked
+ * from that one classification; with d, whole blocks are stored ahead (the pool has room). */
+static inline __attribute__((always_inline)) const char *
+plain(const char *p, const char *end, const char *src, char **d, struct ch__json_failure *f)
+{
+    char *o = d ? *d : NULL; /* only used, and only moved, when d is given */
+    while (end - p >= CH__JSON_SCAN) {
+        if (d) memcpy(o, p, CH__JSON_SCAN);
+        unsigned k = ch__json_stop(p, 1);
+        if (k == CH__JSON_SCAN || (unsigned char)p[k] < 0x80) {
+            /* ASCII up to a stop, or no stop in the block: the common cases. */
+            p += k;
+            if (d) o += k;
+            if (k < CH__JSON_SCAN) goto out;
+            continue;
+        }
+        unsigned special, high;
+        ch__json_classify(p, &special, &high);
+        unsigned stop = special ? (unsigned)__builtin_ctz(special) : CH__JSON_SCAN;
+        unsigned h = high & ((1u << stop) - 1); /* non-ASCII bytes before the stop */
+        unsigned i = stop;
+        if (h) {
+            i = (unsigned)__builtin_ctz(h);
+            for (;;) {
+                unsigned n = ch__json_utf8_seq((const unsigned char *)p + i, (size_t)(end - p) - i);
+                if (!n) return bad_utf8(p + i, f);
+                i += n;
+                if (i >= stop) break; /* past the block: the sequence crossed its end */
+                h = high & ((1u << stop) - 1) & ~((1u << i) - 1);
+                if (!h) {
+                    i = stop;
+                    break;
+                }
+                i = (unsigned)__builtin_ctz(h);
             }
-            p += 8;
+            /* Up to three bytes of a sequence that crossed the block's end. */
+            if (d)
+                for (unsigned j = CH__JSON_SCAN; j < i; j++) o[j] = p[j];
         }
-        while (p < end && !string_stop[(unsigned char)*p]) p++;
-        if (p == end) {
-            f->at = end, f->reason = "unterminated string";
-            return NULL;
-        }
-        unsigned c = (unsigned char)*p;
-        if (c == '"') break;
-        if (c == '\\') {
-            escaped = 1;
-            if (!(p = check_escape(p, end, f))) return NULL;
-        } else if (c < 0x20) {
-            f->at = p, f->reason = "control character in string";
-            return NULL;
-        } else {
+        p += i;
+        if (d) o += i;
+        if (i == stop && stop < CH__JSON_SCAN) break;
+    }
+    if (end - p < CH__JSON_SCAN) {
+        for (;;) {
+            const char *q = scan(p, end, src);
+            if (d) {
+                memcpy(o, p, (size_t)(q - p));
+                o += q - p;
+            }
+            p = q;
+            if (p == end || (unsigned char)*p < 0x80) break;
             unsigned n = ch__json_utf8_seq((const unsigned char *)p, (size_t)(end - p));
-            if (!n) {
-                f->at = p, f->reason = "invalid UTF-8";
-                return NULL;
+            if (!n) return bad_utf8(p, f);
+            if (d) {
+                memcpy(o, p, n);
+                o += n;
             }
             p += n;
         }
     }
-    size_t len = (size_t)(p - start);
-    if (!escaped) {
-        out->tag = CH_JSON_STRING;
-        out->len = (uint32_t)len;
-        out->u.s = start;
-        return p + 1;
+out:
+    if (d) *d = o;
+    return p;
+}
+
+/* The rest of a string with escapes, from p (the first backslash): decoded into the pool while
+ * being validated. Returns the text after the closing quote, or NULL. */
+static const char *parse_escaped(const char *start, const char *p, const char *end, const char *src,
+                                 struct ch_json_value *out, struct strings *pool,
+                                 struct ch__json_failure *f)
+{
+    if (!pool->cur) {
+        pool->cur = ch_arena_alloc(pool->arena, (size_t)(end - start) + 2 * CH__JSON_SCAN);
+        if (!pool->cur) {
+            f->at = NULL, f->reason = NULL; /* out of memory */
+            return NULL;
+        }
     }
-    char *dst = ch_arena_alloc(arena, len + 1);
-    if (!dst) {
-        f->at = NULL, f->reason = NULL; /* out of memory */
-        return NULL;
+    char *d0 = pool->cur, *d = d0;
+    memcpy(d, start, (size_t)(p - start));
+    d += p - start;
+    for (;;) {
+        unsigned c = (unsigned char)*p;
+        if (c == '"') break;
+        if (c == '\\') {
+            if (!(p = escape(p, end, &d, f))) return NULL;
+        } else {
+            f->at = p, f->reason = "control character in string";
+            return NULL;
+        }
+        if (!(p = plain(p, end, src, &d, f))) return NULL;
+        if (p == end) {
+            f->at = end, f->reason = "unterminated string";
+            return NULL;
+        }
     }
-    len = unescape(dst, start, len);
-    dst[len] = '\0';
+    *d = '\0';
     out->tag = CH_JSON_STRING | CH__JSON_NUL_TERM;
-    out->len = (uint32_t)len;
-    out->u.s = dst;
+    out->len = (uint32_t)(d - d0);
+    out->u.s = d0;
+    pool->cur = d + 1;
     return p + 1;
 }
 
-static inline int is_digit(const char *p, const char *end)
-{
-    return p < end && (unsigned)(*p - '0') < 10;
-}
-
-/* strtod on a copy of the token, which the source does not NUL-terminate. */
-static int slow_double(const char *s, size_t len, struct ch_arena *arena, double *out)
-{
-    char small[128];
-    char *copy = len < sizeof(small) ? small : ch_arena_alloc(arena, len + 1);
-    if (!copy) return CH_ENOMEM;
-    memcpy(copy, s, len);
-    copy[len] = '\0';
-    *out = strtod(copy, NULL);
-    return 0;
-}
-
-/* Parses a number per RFC 8259's grammar into *out; returns the text after it, or NULL. */
-static const char *parse_number(const char *p, const char *end, struct ch_json_value *out,
-                                struct ch_arena *arena, struct failure *f)
+/* Parses a string whose opening quote precedes p into *out; returns the text after the closing
+ * quote, or NULL. Strings without escapes stay in the source. */
+static inline __attribute__((always_inline)) const char *
+parse_string(const char *p, const char *end, const char *src, struct ch_json_value *out,
+             struct strings *pool, struct ch__json_failure *f)
 {
     const char *start = p;
-    int neg = *p == '-';
-    p += neg;
-    if (!is_digit(p, end)) {
-        f->at = p, f->reason = "invalid number";
+    unsigned k;
+    if (end - p >= CH__JSON_SCAN ? ch__json_quote_first(p, &k)
+                                 : end - src >= CH__JSON_SCAN &&
+                                       ch__json_quote_first_tail(end, (unsigned)(end - p), &k)) {
+        out->tag = CH_JSON_STRING;
+        out->len = k;
+        out->u.s = start;
+        return p + k + 1;
+    }
+    if (!(p = plain(p, end, src, NULL, f))) return NULL;
+    if (p == end) {
+        f->at = end, f->reason = "unterminated string";
         return NULL;
     }
-    /* The first 19 significant digits go into w; later ones only move the exponent, and
-     * whether any of them is non-zero decides if w is exact. */
-    uint64_t w = 0;
-    int digits = 0, dropped = 0, is_int = 1;
-    int64_t e10 = 0;
-    if (*p == '0') {
-        p++;
-        if (is_digit(p, end)) {
-            f->at = start, f->reason = "leading zero in number";
-            return NULL;
-        }
-    } else {
-        for (; is_digit(p, end); p++) {
-            unsigned d = (unsigned)(*p - '0');
-            if (digits < 19) {
-                w = w * 10 + d;
-                digits++;
-            } else {
-                e10++;
-                dropped |= d != 0;
-            }
-        }
+    unsigned c = (unsigned char)*p;
+    if (c == '"') {
+        out->tag = CH_JSON_STRING;
+        out->len = (uint32_t)(p - start);
+        out->u.s = start;
+        return p + 1;
     }
-    if (p < end && *p == '.') {
-        is_int = 0;
-        p++;
-        if (!is_digit(p, end)) {
-            f->at = p, f->reason = "digit expected after the decimal point";
-            return NULL;
-        }
-        for (; is_digit(p, end); p++) {
-            unsigned d = (unsigned)(*p - '0');
-            if (digits < 19) {
-                if (w != 0 || d != 0) {
-                    w = w * 10 + d;
-                    digits++;
-                }
-                e10--;
-            } else {
-                dropped |= d != 0;
-            }
-        }
-    }
-    if (p < end && (*p == 'e' || *p == 'E')) {
-        is_int = 0;
-        p++;
-        int eneg = 0;
-        if (p < end && (*p == '+' || *p == '-')) eneg = *p++ == '-';
-        if (!is_digit(p, end)) {
-            f->at = p, f->reason = "digit expected in exponent";
-            return NULL;
-        }
-        int64_t x = 0;
-        for (; is_digit(p, end); p++)
-            if (x < 100000000) x = x * 10 + (*p - '0');
-        e10 += eneg ? -x : x;
-    }
-
-    if (is_int && e10 == 0 && (neg ? w <= (uint64_t)INT64_MAX + 1 : w <= (uint64_t)INT64_MAX) &&
-        !(neg && w == 0)) {
-        out->tag = CH_JSON_INT;
-        out->u.i = neg ? (int64_t)(0 - w) : (int64_t)w;
-        return p;
-    }
-
-    double d;
-    int rc;
-    if (w == 0) {
-        d = 0.0;
-        rc = 1;
-    } else {
-        int e = e10 < -100000 ? -100000 : e10 > 100000 ? 100000 : (int)e10;
-        rc = ch__json_decimal_to_double(w, e, &d);
-        if (rc == 1 && dropped) {
-            /* The exact value lies between w and w + 1 units; agree or ask strtod. */
-            double d2;
-            if (ch__json_decimal_to_double(w + 1, e, &d2) != 1 || d2 != d) rc = 0;
-        }
-    }
-    if (rc == 0 && slow_double(neg ? start + 1 : start, (size_t)(p - start) - (size_t)neg, arena,
-                               &d) != 0) {
-        f->at = NULL, f->reason = NULL;
-        return NULL;
-    }
-    if (rc < 0 || d > 1.7976931348623157e308) {
-        f->at = start, f->reason = "number out of range";
-        return NULL;
-    }
-    out->tag = CH_JSON_DOUBLE;
-    out->u.d = neg ? -d : d;
-    return p;
+    if (c == '\\') return parse_escaped(start, p, end, src, out, pool, f);
+    f->at = p, f->reason = "control character in string";
+    return NULL;
 }
 
 /* Fills *err for a failure at `at`: line and column are counted up to it. */
@@ -343,28 +321,48 @@ int ch_json_parse(const char *src, size_t len, struct ch_arena *arena,
 {
     if (len > UINT32_MAX) return CH_ERANGE;
     const char *p = src, *end = src + len;
-    /* Compact documents average well over eight bytes a node; the tape doubles if not. */
-    size_t cap = len / 8 + 8, n = 0;
+    /* Compact documents average six to ten bytes a node; the tape doubles if that was not
+     * enough. `v` is the next node; `limit` leaves room for a key and its value. */
+    size_t cap = len / 6 + 8;
     struct ch_json_value *t = ch_arena_alloc(arena, cap * sizeof(*t));
     if (!t) return CH_ENOMEM;
-    uint32_t open[CH_JSON_MAX_DEPTH];  /* tape index of each open container */
-    uint32_t count[CH_JSON_MAX_DEPTH]; /* its children so far */
-    int depth = 0;
-    struct failure f = {NULL, NULL};
+    struct ch_json_value *v = t, *limit = t + cap - 2;
+    /* The innermost open container lives in registers (tape index, children so far, kind);
+     * the outer ones on these stacks. */
+    uint32_t open_at[CH_JSON_MAX_DEPTH], open_count[CH_JSON_MAX_DEPTH];
+    uint32_t at = 0, count = 0;
+    int depth = 0, in_array = 0;
+    struct ch__json_failure f = {NULL, NULL};
+    struct strings pool = {arena, NULL};
 
 value:
     p = skip_space(p, end);
     if (p == end) goto truncated;
-    if (n + 1 >= cap && !(t = grow(arena, t, n, &cap))) return CH_ENOMEM;
-    switch (*p) {
-    case '"':
-        if (!(p = parse_string(p + 1, end, &t[n], arena, &f))) goto failed;
-        n++;
+    if (v >= limit) {
+        size_t n = (size_t)(v - t);
+        if (!(t = grow(arena, t, n, &cap))) return CH_ENOMEM;
+        v = t + n, limit = t + cap - 2;
+    }
+    /* Strings first: the most common value, and cheaper to test for than a jump table. */
+    if (*p == '"') {
+        if (!(p = parse_string(p + 1, end, src, v, &pool, &f))) goto failed;
+        v++;
         goto after_value;
-    case '-': case '0': case '1': case '2': case '3': case '4': case '5': case '6': case '7':
-    case '8': case '9':
-        if (!(p = parse_number(p, end, &t[n], arena, &f))) goto failed;
-        n++;
+    }
+    switch (*p) {
+    case '-':
+    case '0':
+    case '1':
+    case '2':
+    case '3':
+    case '4':
+    case '5':
+    case '6':
+    case '7':
+    case '8':
+    case '9':
+        if (!(p = ch__json_parse_number(p, end, v, arena, &f))) goto failed;
+        v++;
         goto after_value;
     case '{':
     case '[': {
@@ -373,10 +371,16 @@ value:
             goto failed;
         }
         int obj = *p == '{';
-        t[n].tag = obj ? CH_JSON_OBJECT : CH_JSON_ARRAY;
-        open[depth] = (uint32_t)n;
-        count[depth++] = 0;
-        n++;
+        v->tag = obj ? CH_JSON_OBJECT : CH_JSON_ARRAY;
+        if (depth) {
+            open_at[depth - 1] = at;
+            open_count[depth - 1] = count;
+        }
+        depth++;
+        at = (uint32_t)(v - t);
+        count = 0;
+        in_array = !obj;
+        v++;
         p = skip_space(p + 1, end);
         if (p < end && *p == (obj ? '}' : ']')) {
             p++;
@@ -387,45 +391,46 @@ value:
     }
     case 't':
         if (end - p < 4 || memcmp(p, "true", 4) != 0) goto bad_literal;
-        t[n].tag = CH_JSON_BOOL, t[n++].u.i = 1, p += 4;
+        v->tag = CH_JSON_BOOL, v->u.i = 1, v++, p += 4;
         goto after_value;
     case 'f':
         if (end - p < 5 || memcmp(p, "false", 5) != 0) goto bad_literal;
-        t[n].tag = CH_JSON_BOOL, t[n++].u.i = 0, p += 5;
+        v->tag = CH_JSON_BOOL, v->u.i = 0, v++, p += 5;
         goto after_value;
     case 'n':
         if (end - p < 4 || memcmp(p, "null", 4) != 0) goto bad_literal;
-        t[n].tag = CH_JSON_NULL, t[n++].u.i = 0, p += 4;
+        v->tag = CH_JSON_NULL, v->u.i = 0, v++, p += 4;
         goto after_value;
     default: f.at = p, f.reason = "expected a value"; goto failed;
     }
 
 after_value:
     if (depth == 0) goto done;
-    count[depth - 1]++;
+    count++;
     p = skip_space(p, end);
     if (p == end) goto truncated;
     if (*p == ',') {
         p++;
-        if (ch__json_type(&t[open[depth - 1]]) == CH_JSON_ARRAY) goto value;
+        if (in_array) goto value;
         p = skip_space(p, end);
         goto key;
     }
-    if (*p == (ch__json_type(&t[open[depth - 1]]) == CH_JSON_ARRAY ? ']' : '}')) {
+    if (*p == (in_array ? ']' : '}')) {
         p++;
         goto close;
     }
-    f.at = p;
-    f.reason = ch__json_type(&t[open[depth - 1]]) == CH_JSON_ARRAY ? "expected ',' or ']'"
-                                                                   : "expected ',' or '}'";
+    f.at = p, f.reason = in_array ? "expected ',' or ']'" : "expected ',' or '}'";
     goto failed;
 
-close: {
-    struct ch_json_value *c = &t[open[--depth]];
-    c->len = count[depth];
-    c->u.span = n - open[depth];
+close:
+    t[at].len = count;
+    t[at].u.span = (uint64_t)(v - t) - at;
+    if (--depth) {
+        at = open_at[depth - 1];
+        count = open_count[depth - 1];
+        in_array = ch__json_type(&t[at]) == CH_JSON_ARRAY;
+    }
     goto after_value;
-}
 
 key:
     if (p == end) goto truncated;
@@ -433,14 +438,16 @@ key:
         f.at = p, f.reason = "expected a string key";
         goto failed;
     }
-    if (n + 2 >= cap && !(t = grow(arena, t, n, &cap))) return CH_ENOMEM;
-    if (!(p = parse_string(p + 1, end, &t[n], arena, &f))) goto failed;
-    n++;
-    p = skip_space(p, end);
-    if (p == end) goto truncated;
-    if (*p != ':') {
-        f.at = p, f.reason = "expected ':'";
-        goto failed;
+    /* limit keeps room for the key; its value checks again. */
+    if (!(p = parse_string(p + 1, end, src, v, &pool, &f))) goto failed;
+    v++;
+    if (p == end || *p != ':') {
+        p = skip_space(p, end);
+        if (p == end) goto truncated;
+        if (*p != ':') {
+            f.at = p, f.reason = "expected ':'";
+            goto failed;
+        }
     }
     p++;
     goto value;

@@ -6,9 +6,11 @@
 
 #include "json/internal.h"
 
-/* Room kept past the text still to be copied: the quotes, a colon, one escape and an 8-byte
- * speculative copy. */
-enum { SLACK = 24 };
+/* Room kept past the text still to be copied: the quotes, a colon, one escape, a speculative
+ * block copy, and TREE_SLACK: the tree writer keeps that much room past every node it writes,
+ * enough for the closing brackets of every open container and a separator, so that only nodes
+ * need to check. */
+enum { TREE_SLACK = CH_JSON_MAX_DEPTH + 8, SLACK = 24 + CH__JSON_SCAN + TREE_SLACK };
 
 /* Per byte: 0 copy as is, 1 escape, 2 start of a multi-byte (or invalid) UTF-8 sequence. */
 static const uint8_t byte_class[256] = {
@@ -34,14 +36,18 @@ int ch_json_writer_finish(struct ch_json_writer *w)
     return w->_state == CH__JSON_W_DONE ? 0 : CH_EINVAL;
 }
 
-/* Makes room for `need` bytes at the cursor *p, which may move. */
-static int room(struct ch_buf *b, char **p, size_t need)
+static int grow(struct ch_buf *b, char **p, size_t need)
 {
-    if ((size_t)(b->ptr + b->cap - *p) >= need) return 0;
     b->len = (size_t)(*p - b->ptr);
     if (ch__buf_grow(b, need) != 0) return CH_ENOMEM;
     *p = b->ptr + b->len;
     return 0;
+}
+
+/* Makes room for `need` bytes at the cursor *p, which may move. */
+static inline int room(struct ch_buf *b, char **p, size_t need)
+{
+    return (size_t)(b->ptr + b->cap - *p) >= need ? 0 : grow(b, p, need);
 }
 
 /* Writes the escape for the ASCII byte c (a control character, '"' or '\\'). */
@@ -68,38 +74,55 @@ static char *escape_byte(char *p, unsigned c)
  * bytes. With `validate`, bytes that do not form well-formed UTF-8 become U+FFFD; without it
  * the caller vouches for the encoding (strings from the parser). Returns the new cursor, or
  * NULL when the buffer cannot grow. */
-static char *escape(struct ch_buf *b, char *p, const char *str, size_t len, int validate)
+static char *escape_any(struct ch_buf *b, char *p, const char *str, size_t len, int validate);
+
+static inline __attribute__((always_inline)) char *escape(struct ch_buf *b, char *p,
+                                                          const char *str, size_t len, int validate)
 {
-    const unsigned char *s = (const unsigned char *)str, *end = s + len;
+    const char *s = str, *end = s + len;
+    /* Short strings (keys, mostly): two overlapping loads cover them; clean ones are copied as
+     * they are. */
+    if (len < 16 && len >= 4 && ch__json_clean_short(s, len, validate)) {
+        /* Copied by the same two overlapping moves. */
+        if (len >= 8) {
+            memcpy(p, s, 8);
+            memcpy(p + len - 8, end - 8, 8);
+        } else {
+            memcpy(p, s, 4);
+            memcpy(p + len - 4, end - 4, 4);
+        }
+        return p + len;
+    }
+    return escape_any(b, p, str, len, validate);
+}
+
+static char *escape_any(struct ch_buf *b, char *p, const char *str, size_t len, int validate)
+{
+    const char *s = str, *end = s + len;
     for (;;) {
-        /* Eight bytes at a time while they need nothing: the common case. */
-        while (end - s >= 8) {
-            uint64_t x = ch__json_load64(s);
-            uint64_t m = ch__json_special(x, validate);
-            memcpy(p, &x, 8);
-            if (m == 0) {
-                p += 8;
-                s += 8;
-                continue;
-            }
-            size_t k = (size_t)__builtin_ctzll(m) >> 3;
+        /* A block at a time while nothing needs attention: the common case. */
+        while (end - s >= CH__JSON_SCAN) {
+            memcpy(p, s, CH__JSON_SCAN);
+            unsigned k = ch__json_stop(s, validate);
             p += k;
             s += k;
-            goto special;
+            if (k < CH__JSON_SCAN) goto special;
         }
-        while (s < end && byte_class[*s] == 0) *p++ = (char)*s++;
+        while (s < end && byte_class[(unsigned char)*s] == 0) *p++ = *s++;
         if (s == end) return p;
-    special:
-        if (*s < 0x80) {
+    special:;
+        unsigned c = (unsigned char)*s;
+        if (c < 0x80) {
             if (room(b, &p, (size_t)(end - s) + 6 + SLACK) != 0) return NULL;
-            p = escape_byte(p, *s++);
+            p = escape_byte(p, c);
+            s++;
             continue;
         }
         if (!validate) {
-            *p++ = (char)*s++;
+            *p++ = *s++;
             continue;
         }
-        unsigned n = ch__json_utf8_seq(s, (size_t)(end - s));
+        unsigned n = ch__json_utf8_seq((const unsigned char *)s, (size_t)(end - s));
         if (n) {
             memcpy(p, s, 4 <= end - s ? 4 : n); /* room: end - s + SLACK */
             p += n;
@@ -158,60 +181,83 @@ int ch_json_raw(struct ch_json_writer *w, const char *json, size_t len)
     return ch__json_value_end(w, p + len);
 }
 
-/* Serializes a subtree compactly at the cursor. The tape is in document order, so this is one
- * forward pass; the stack only counts the nodes left in each open container (an object's count
- * is doubled: keys and values alternate, and the parity tells ':' from ','). */
-static char *write_tree(struct ch_buf *b, char *p, const struct ch_json_value *n)
+/* Writes a scalar node at the cursor. */
+/* The tree writer's cursor: p and the end of the buffer's storage live in registers (stores
+ * through p could alias the struct ch_buf's fields, which would force reloads). */
+static int tree_grow(struct ch_buf *b, char **p, char **lim, size_t need)
 {
-    uint64_t left[CH_JSON_MAX_DEPTH + 1];
-    unsigned char is_obj[CH_JSON_MAX_DEPTH + 1];
-    int depth = 0;
-    for (;;) {
-        /* Room for any scalar but a string, and for closing every open container after it. */
-        if (room(b, &p, CH_JSON_DTOA_SIZE + CH_JSON_MAX_DEPTH + 8) != 0) return NULL;
-        switch (ch__json_type(n)) {
-        case CH_JSON_NULL: memcpy(p, "null", 4), p += 4; break;
-        case CH_JSON_BOOL:
-            memcpy(p, n->u.i ? "true" : "false", 5);
-            p += n->u.i ? 4 : 5;
-            break;
-        case CH_JSON_INT: p += ch_i64_to_dec(p, n->u.i); break;
-        case CH_JSON_DOUBLE: p += ch_json_dtoa(p, n->u.d); break;
-        case CH_JSON_STRING:
-            if (room(b, &p, n->len + SLACK + CH_JSON_MAX_DEPTH) != 0) return NULL;
-            *p++ = '"';
-            p = escape(b, p, n->u.s, n->len, 0);
-            if (!p || room(b, &p, CH_JSON_MAX_DEPTH + 8) != 0) return NULL;
-            *p++ = '"';
-            break;
-        case CH_JSON_ARRAY:
-        case CH_JSON_OBJECT: {
-            int obj = ch__json_type(n) == CH_JSON_OBJECT;
-            *p++ = obj ? '{' : '[';
-            if (n->len == 0) {
-                *p++ = obj ? '}' : ']';
-                break;
-            }
-            left[depth] = (uint64_t)n->len << obj;
-            is_obj[depth++] = (unsigned char)obj;
-            n++;
-            continue;
-        }
-        default: return NULL;
-        }
-        n++;
-        /* A value (or key) is complete: close what it completes, then separate. */
-        for (;;) {
-            if (depth == 0) return p;
-            uint64_t l = --left[depth - 1];
-            if (l == 0) {
-                *p++ = is_obj[--depth] ? '}' : ']';
-                continue;
-            }
-            *p++ = is_obj[depth - 1] && (l & 1) ? ':' : ',';
-            break;
-        }
+    if (grow(b, p, need) != 0) return CH_ENOMEM;
+    *lim = b->ptr + b->cap;
+    return 0;
+}
+
+/* Writes a string node (a value or a key) at the cursor. */
+static inline __attribute__((always_inline)) char *string(struct ch_buf *b, char *p, char **lim,
+                                                          const struct ch_json_value *n)
+{
+    if ((size_t)(*lim - p) < n->len + SLACK && tree_grow(b, &p, lim, n->len + SLACK) != 0)
+        return NULL;
+    *p++ = '"';
+    /* escape() keeps room for what is left of the string plus SLACK. */
+    p = escape(b, p, n->u.s, n->len, 0);
+    if (!p) return NULL;
+    *lim = b->ptr + b->cap; /* escape() may have grown the buffer */
+    *p++ = '"';
+    return p;
+}
+
+/* Writes a scalar node at the cursor. */
+static inline __attribute__((always_inline)) char *scalar(struct ch_buf *b, char *p, char **lim,
+                                                          const struct ch_json_value *n)
+{
+    unsigned t = ch__json_type(n);
+    if (t == CH_JSON_STRING) return string(b, p, lim, n);
+    if ((size_t)(*lim - p) < CH_JSON_DTOA_SIZE + TREE_SLACK &&
+        tree_grow(b, &p, lim, CH_JSON_DTOA_SIZE + TREE_SLACK) != 0)
+        return NULL;
+    switch (t) {
+    case CH_JSON_INT: return p + ch__json_itoa(p, n->u.i);
+    case CH_JSON_DOUBLE: return p + ch_json_dtoa(p, n->u.d);
+    case CH_JSON_BOOL: memcpy(p, n->u.i ? "true" : "false", 5); return p + (n->u.i ? 4 : 5);
+    default: memcpy(p, "null", 4); return p + 4;
     }
+}
+
+/* Serializes the subtree at *pn compactly at the cursor and advances *pn past it. Recursion is
+ * bounded by the parser's depth limit; the tape's order makes each container a simple loop. */
+static char *tree(struct ch_buf *b, char *p, const struct ch_json_value **pn)
+{
+    const struct ch_json_value *n = *pn;
+    char *lim = b->ptr + b->cap;
+    unsigned t = ch__json_type(n);
+    if (t != CH_JSON_ARRAY && t != CH_JSON_OBJECT) {
+        *pn = n + 1;
+        return scalar(b, p, &lim, n);
+    }
+    int obj = t == CH_JSON_OBJECT;
+    uint32_t count = n->len;
+    n++;
+    if ((size_t)(lim - p) < 1 + TREE_SLACK && tree_grow(b, &p, &lim, 1 + TREE_SLACK) != 0)
+        return NULL;
+    *p++ = obj ? '{' : '[';
+    for (uint32_t i = 0; i < count; i++) {
+        if (i) *p++ = ',';
+        if (obj) {
+            if (!(p = string(b, p, &lim, n++))) return NULL;
+            *p++ = ':';
+        }
+        unsigned ct = ch__json_type(n);
+        if (ct == CH_JSON_ARRAY || ct == CH_JSON_OBJECT) {
+            p = tree(b, p, &n);
+            lim = b->ptr + b->cap;
+        } else {
+            p = scalar(b, p, &lim, n++);
+        }
+        if (!p) return NULL;
+    }
+    *p++ = obj ? '}' : ']';
+    *pn = n;
+    return p;
 }
 
 int ch_json_write_value(struct ch_json_writer *w, const struct ch_json_value *v)
@@ -219,7 +265,7 @@ int ch_json_write_value(struct ch_json_writer *w, const struct ch_json_value *v)
     if (!v) return ch__json_fail(w, CH_EINVAL), w->_err;
     char *p = ch__json_value_start(w, 1);
     if (!p) return w->_err;
-    p = write_tree(w->_buf, p, v);
+    p = tree(w->_buf, p, &v);
     if (!p) return ch__json_fail(w, CH_ENOMEM), w->_err;
     return ch__json_value_end(w, p);
 }

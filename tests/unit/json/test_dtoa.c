@@ -155,8 +155,8 @@ static void check_one(double v)
     char digits[1000];
     int e = exact_digits(v, digits, sizeof(digits), sig - 1);
     if (reads_back(v, digits, sig - 1, e, 0) || reads_back(v, digits, sig - 1, e, 1))
-        ch_test_fail(__FILE__, __LINE__, "%s (bits %016llx) is not the shortest: %d digits do",
-                     out, (unsigned long long)to_bits(v), sig - 1);
+        ch_test_fail(__FILE__, __LINE__, "%s (bits %016llx) is not the shortest: %d digits do", out,
+                     (unsigned long long)to_bits(v), sig - 1);
 }
 
 TEST(dtoa_edge_cases)

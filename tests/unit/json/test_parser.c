@@ -13,7 +13,10 @@ struct sample {
     size_t len; /* 0: strlen(text) */
 };
 
-#define S(name, text) {name, text, sizeof(text) - 1}
+#define S(name, text)                \
+    {                                \
+        name, text, sizeof(text) - 1 \
+    }
 
 static const struct sample valid[] = {
     S("y_empty_object", "{}"),
@@ -59,6 +62,8 @@ static const struct sample invalid[] = {
     S("n_unclosed_array", "[1"),
     S("n_unclosed_object", "{\"a\":1"),
     S("n_unclosed_string", "\"abc"),
+    S("n_open_quote_at_end", "[\"0123456789abcdef\",\""),
+    S("n_unclosed_after_16", "[\"0123456789abcdef\",\"abc"),
     S("n_extra_close", "[1]]"),
     S("n_two_values", "1 2"),
     S("n_garbage_after", "{} x"),
@@ -135,8 +140,8 @@ TEST(parser_corpus_valid)
         struct ch_json_error err = {0};
         int rc = parse_guarded(valid[i].text, valid[i].len, &a, &root, &err);
         if (rc != 0)
-            ch_test_fail(__FILE__, __LINE__, "%s: %d %s at %u:%u", valid[i].name, rc,
-                         err.reason, err.line, err.column);
+            ch_test_fail(__FILE__, __LINE__, "%s: %d %s at %u:%u", valid[i].name, rc, err.reason,
+                         err.line, err.column);
         ch_arena_reset(&a);
     }
     ch_arena_cleanup(&a);
@@ -273,8 +278,9 @@ TEST(parser_strings_and_escapes)
 {
     struct ch_arena a;
     ch_arena_init(&a, NULL, 0);
-    const char *src = "[\"plain\",\"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\t\",\"\\u00e9\\u20ac\\ud83d\\ude00\","
-                      "\"x\\u0000y\",\"caf\xc3\xa9\",\"\"]";
+    const char *src =
+        "[\"plain\",\"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\t\",\"\\u00e9\\u20ac\\ud83d\\ude00\","
+        "\"x\\u0000y\",\"caf\xc3\xa9\",\"\"]";
     const struct ch_json_value *r = parse_ok(&a, src);
     ASSERT_EQ(ch_json_value_count(r), 6);
     struct ch_str s = ch_json_value_str(ch_json_value_at(r, 0));
@@ -295,10 +301,10 @@ TEST(parser_numbers)
 {
     struct ch_arena a;
     ch_arena_init(&a, NULL, 0);
-    const struct ch_json_value *r = parse_ok(
-        &a, "[0,-0,9223372036854775807,-9223372036854775808,9223372036854775808,"
-            "-9223372036854775809,9007199254740993,1.0,1e2,0.1,2.5e+300,1e-7,5e-324,"
-            "2.2250738585072011e-308,1e-400,18446744073709551616,0.30000000000000004]");
+    const struct ch_json_value *r =
+        parse_ok(&a, "[0,-0,9223372036854775807,-9223372036854775808,9223372036854775808,"
+                     "-9223372036854775809,9007199254740993,1.0,1e2,0.1,2.5e+300,1e-7,5e-324,"
+                     "2.2250738585072011e-308,1e-400,18446744073709551616,0.30000000000000004]");
     ASSERT_EQ(ch_json_value_type(ch_json_value_at(r, 0)), CH_JSON_INT);
     ASSERT_EQ(ch_json_value_type(ch_json_value_at(r, 1)), CH_JSON_DOUBLE);
     ASSERT(signbit(ch_json_value_double(ch_json_value_at(r, 1))));
@@ -366,14 +372,18 @@ TEST(parser_numbers_match_strtod)
         if (i % 1024 == 0) ch_arena_reset(&a);
     }
     /* Halfway cases and their neighbours: 2^53 + 1 and friends, written as decimals. */
-    static const char *halfway[] = {"9007199254740993.0", "9007199254740993.00000000000000001",
-                                    "9007199254740992.99999999999999999", "4.9406564584124654e-324",
-                                    "2.4703282292062327e-324", "2.4703282292062328e-324",
+    static const char *halfway[] = {"9007199254740993.0",
+                                    "9007199254740993.00000000000000001",
+                                    "9007199254740992.99999999999999999",
+                                    "4.9406564584124654e-324",
+                                    "2.4703282292062327e-324",
+                                    "2.4703282292062328e-324",
                                     "1.00000000000000011102230246251565404236316680908203125",
                                     "1.00000000000000011102230246251565404236316680908203124",
                                     "1.00000000000000011102230246251565404236316680908203126",
                                     "179769313486231570e291",
-                                    "2.2250738585072011e-308", "2.2250738585072012e-308"};
+                                    "2.2250738585072011e-308",
+                                    "2.2250738585072012e-308"};
     for (size_t i = 0; i < sizeof(halfway) / sizeof(halfway[0]); i++) {
         const struct ch_json_value *root;
         ASSERT_EQ(ch_json_parse(halfway[i], strlen(halfway[i]), &a, &root, NULL), 0);

@@ -10,8 +10,7 @@ static const struct ch_json_value *parse(struct ch_arena *a, const char *text)
     const struct ch_json_value *root = NULL;
     struct ch_json_error err = {0};
     if (ch_json_parse(text, strlen(text), a, &root, &err) != 0)
-        ch_test_fail(__FILE__, __LINE__, "%s: %s at %u:%u", text, err.reason, err.line,
-                     err.column);
+        ch_test_fail(__FILE__, __LINE__, "%s: %s at %u:%u", text, err.reason, err.line, err.column);
     return root;
 }
 
@@ -44,7 +43,7 @@ TEST(value_accessors)
     ASSERT_EQ(ch_json_value_int(ch_json_value_get(ch_json_value_at(arr, 2), "k")), 4);
     ASSERT_EQ(ch_json_value_int(ch_json_value_at(arr, 3)), 5);
     ASSERT(ch_json_value_at(arr, 4) == NULL);
-    ASSERT(ch_json_value_at(r, 0) == NULL); /* not an array */
+    ASSERT(ch_json_value_at(r, 0) == NULL);      /* not an array */
     ASSERT(ch_json_value_get(arr, "k") == NULL); /* not an object */
     ASSERT_EQ(ch_json_value_count(ch_json_value_get(r, "o")), 0);
 
@@ -116,7 +115,12 @@ TEST(value_write_round_trip)
     static const char *docs[] = {
         "{\"a\":[1,-2,3.5,-0.0,1e300,5e-324,true,false,null],\"b\":{\"c\":{},\"d\":[]},"
         "\"e\":\"q\\\"b\\\\n\\nt\\tc\\u0001\xc3\xa9\"}",
-        "[]", "{}", "0", "\"\"", "[[[[{\"x\":[{}]}]]]]", "[9223372036854775807,-9223372036854775808]",
+        "[]",
+        "{}",
+        "0",
+        "\"\"",
+        "[[[[{\"x\":[{}]}]]]]",
+        "[9223372036854775807,-9223372036854775808]",
     };
     struct ch_arena a;
     ch_arena_init(&a, NULL, 0);
@@ -242,27 +246,26 @@ TEST(check_problems)
     ASSERT_EQ(n, 21);
     ASSERT_CSTR_EQ(p[0].field, "title");
     ASSERT_CSTR_EQ(p[0].message, "must be a string");
-    expect_problems(
-        &c, "[{\"field\":\"title\",\"message\":\"must be a string\"},"
-            "{\"field\":\"missing\",\"message\":\"is required\"},"
-            "{\"field\":\"nullreq\",\"message\":\"is required\"},"
-            "{\"field\":\"limit\",\"message\":\"must be an integer\"},"
-            "{\"field\":\"page\",\"message\":\"must be an integer\"},"
-            "{\"field\":\"huge\",\"message\":\"is out of range\"},"
-            "{\"field\":\"flag\",\"message\":\"must be a boolean\"},"
-            "{\"field\":\"ratio\",\"message\":\"must be a number\"},"
-            "{\"field\":\"nul\",\"message\":\"must not contain NUL characters\"},"
-            "{\"field\":\"title\",\"message\":\"must be a string\"},"
-            "{\"field\":\"author.name\",\"message\":\"is required\"},"
-            "{\"field\":\"author.age\",\"message\":\"must be an integer\"},"
-            "{\"field\":\"author.email\",\"message\":\"must be a valid address\"},"
-            "{\"field\":\"tags[1]\",\"message\":\"must be a string\"},"
-            "{\"field\":\"tags[2].k\",\"message\":\"must be an array\"},"
-            "{\"field\":\"tags[2].n\",\"message\":\"is required\"},"
-            "{\"field\":\"tags[5]\",\"message\":\"is required\"},"
-            "{\"field\":\"meta\",\"message\":\"must be an object\"},"
-            "{\"field\":\"title\",\"message\":\"must be an array\"},"
-            "{\"field\":\"tags\",\"message\":\"must not repeat\"},"
-            "{\"field\":\"limit\",\"message\":\"must be between 1 and 100\"}]");
+    expect_problems(&c, "[{\"field\":\"title\",\"message\":\"must be a string\"},"
+                        "{\"field\":\"missing\",\"message\":\"is required\"},"
+                        "{\"field\":\"nullreq\",\"message\":\"is required\"},"
+                        "{\"field\":\"limit\",\"message\":\"must be an integer\"},"
+                        "{\"field\":\"page\",\"message\":\"must be an integer\"},"
+                        "{\"field\":\"huge\",\"message\":\"is out of range\"},"
+                        "{\"field\":\"flag\",\"message\":\"must be a boolean\"},"
+                        "{\"field\":\"ratio\",\"message\":\"must be a number\"},"
+                        "{\"field\":\"nul\",\"message\":\"must not contain NUL characters\"},"
+                        "{\"field\":\"title\",\"message\":\"must be a string\"},"
+                        "{\"field\":\"author.name\",\"message\":\"is required\"},"
+                        "{\"field\":\"author.age\",\"message\":\"must be an integer\"},"
+                        "{\"field\":\"author.email\",\"message\":\"must be a valid address\"},"
+                        "{\"field\":\"tags[1]\",\"message\":\"must be a string\"},"
+                        "{\"field\":\"tags[2].k\",\"message\":\"must be an array\"},"
+                        "{\"field\":\"tags[2].n\",\"message\":\"is required\"},"
+                        "{\"field\":\"tags[5]\",\"message\":\"is required\"},"
+                        "{\"field\":\"meta\",\"message\":\"must be an object\"},"
+                        "{\"field\":\"title\",\"message\":\"must be an array\"},"
+                        "{\"field\":\"tags\",\"message\":\"must not repeat\"},"
+                        "{\"field\":\"limit\",\"message\":\"must be between 1 and 100\"}]");
     ch_arena_cleanup(&a);
 }

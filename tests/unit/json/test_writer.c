@@ -17,11 +17,11 @@ static struct ch_json_writer *start(struct out *o)
     return &o->w;
 }
 
-#define ASSERT_OUT(o, expect)                                                                      \
-    do {                                                                                           \
-        ASSERT_EQ(ch_json_writer_finish(&(o)->w), 0);                                              \
-        ASSERT_MEM_EQ((o)->buf.ptr, (o)->buf.len, expect);                                         \
-        ch_buf_cleanup(&(o)->buf);                                                                 \
+#define ASSERT_OUT(o, expect)                              \
+    do {                                                   \
+        ASSERT_EQ(ch_json_writer_finish(&(o)->w), 0);      \
+        ASSERT_MEM_EQ((o)->buf.ptr, (o)->buf.len, expect); \
+        ch_buf_cleanup(&(o)->buf);                         \
     } while (0)
 
 /* Writes one string value and returns the output (static storage). */
@@ -66,8 +66,9 @@ TEST(writer_object_commas)
     ch_json_key(w, "d");
     ch_json_double(w, 0.5);
     ch_json_object_end(w);
-    ASSERT_OUT(&o, "{\"id\":5,\"tags\":[\"a\",\"b\",[],{}],\"ok\":true,\"no\":false,\"nothing\":null,"
-                   "\"s\":null,\"raw\":{\"x\":[1,2]},\"d\":0.5}");
+    ASSERT_OUT(&o,
+               "{\"id\":5,\"tags\":[\"a\",\"b\",[],{}],\"ok\":true,\"no\":false,\"nothing\":null,"
+               "\"s\":null,\"raw\":{\"x\":[1,2]},\"d\":0.5}");
 }
 
 TEST(writer_scalars_at_top_level)
@@ -166,15 +167,15 @@ TEST(writer_utf8_passes_through)
 TEST(writer_invalid_utf8_becomes_replacement)
 {
 #define FFFD "\xef\xbf\xbd"
-    ASSERT_CSTR_EQ(str_json("a\x80z", 3), "\"a" FFFD "z\"");           /* lone continuation */
-    ASSERT_CSTR_EQ(str_json("\xc0\xaf", 2), "\"" FFFD FFFD "\"");       /* overlong '/' */
+    ASSERT_CSTR_EQ(str_json("a\x80z", 3), "\"a" FFFD "z\"");               /* lone continuation */
+    ASSERT_CSTR_EQ(str_json("\xc0\xaf", 2), "\"" FFFD FFFD "\"");          /* overlong '/' */
     ASSERT_CSTR_EQ(str_json("\xe0\x80\xaf", 3), "\"" FFFD FFFD FFFD "\""); /* overlong */
     ASSERT_CSTR_EQ(str_json("\xed\xa0\x80", 3), "\"" FFFD FFFD FFFD "\""); /* surrogate */
     ASSERT_CSTR_EQ(str_json("\xf4\x90\x80\x80", 4), "\"" FFFD FFFD FFFD FFFD "\""); /* >10FFFF */
     ASSERT_CSTR_EQ(str_json("\xf5\x80", 2), "\"" FFFD FFFD "\"");
     ASSERT_CSTR_EQ(str_json("\xff", 1), "\"" FFFD "\"");
     ASSERT_CSTR_EQ(str_json("ab\xe2\x82", 4), "\"ab" FFFD FFFD "\""); /* truncated at the end */
-    ASSERT_CSTR_EQ(str_json("\xe2\x82x", 3), "\"" FFFD FFFD "x\"");  /* truncated inside */
+    ASSERT_CSTR_EQ(str_json("\xe2\x82x", 3), "\"" FFFD FFFD "x\"");   /* truncated inside */
     ASSERT_CSTR_EQ(str_json("0123456789\xe2\x82x0123456789", 23),
                    "\"0123456789" FFFD FFFD "x0123456789\"");
 #undef FFFD
