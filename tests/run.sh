@@ -74,17 +74,34 @@ lint() {
     echo "lint: $((files - bad)) passed, $bad failed"
 }
 
+# A throwaway PostgreSQL for the database suites (release, ASan, HTTP endpoints); stopped on
+# exit. CHOPIN_REQUIRE_PG=1 makes a missing cluster a failure instead of a skip.
+export CHOPIN_REQUIRE_PG=1
+pg_stop() { [ -n "${CHOPIN_PG_DIR:-}" ] && tests/db/pg-test-cluster.sh stop "$CHOPIN_PG_DIR" >/dev/null 2>&1; }
+if want release || want asan; then
+    if pg_env=$(tests/db/pg-test-cluster.sh start); then
+        eval "$pg_env"
+        export CHOPIN_PG_URL CHOPIN_PG_DIR
+        trap pg_stop EXIT
+    else
+        echo "== no PostgreSQL test cluster: database suites will fail"
+    fi
+fi
+
 if want lint; then
     suite lint lint
 fi
 
-if want release && build all build/unit-tests build/test-app examples; then
+if want release && build all build/unit-tests build/test-app build/db-tests examples; then
     suite unit ./build/unit-tests
+    suite db ./build/db-tests
     integration release "$PWD/build/chopin"
 fi
 
-if want asan && build O=build/debug SAN=1 build/debug/chopin build/debug/unit-tests build/debug/test-app; then
+if want asan && build O=build/debug SAN=1 build/debug/chopin build/debug/unit-tests \
+    build/debug/test-app build/debug/db-tests; then
     suite unit-asan ./build/debug/unit-tests
+    suite db-asan ./build/debug/db-tests
     integration asan "$PWD/build/debug/chopin"
 fi
 

@@ -104,7 +104,7 @@ static inline char *ch__json_value_start(struct ch_json_writer *w, size_t n)
 }
 
 /* Private: the buffer length after a value that ends at p. */
-static inline int ch__json_value_end(struct ch_json_writer *w, char *p)
+static inline int ch__json_value_end(struct ch_json_writer *w, const char *p)
 {
     w->_buf->len = (size_t)(p - w->_buf->ptr);
     return 0;

@@ -269,7 +269,9 @@ static void clear_held(struct ch_db_batch *b)
 static uint64_t backoff_ms(struct conn *c)
 {
     unsigned f = c->failures > 8 ? 8 : c->failures;
-    uint64_t base = (uint64_t)BACKOFF_MIN_MS << (f ? f - 1 : 0);
+    uint64_t base = (uint64_t)BACKOFF_MIN_MS << (f - (f > 0)); /* 1st failure: the minimum */
+    /* cppcheck assumes few failures here; after several, base does pass the cap. */
+    // cppcheck-suppress knownConditionTrueFalse
     if (base > BACKOFF_MAX_MS) base = BACKOFF_MAX_MS;
     /* Half fixed, half random: connections of all workers do not retry in lockstep. */
     return base / 2 + ch__db_random(c->pool->dw) % (base / 2 + 1);

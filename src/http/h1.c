@@ -232,7 +232,8 @@ void ch_request_hold(struct ch_request *r)
 
 void ch_request_release(struct ch_request *r)
 {
-    if (--r->_holds == 0 && r->_sent) request_end(r);
+    /* A client that left ends the request too, answered or not: nothing would be sent. */
+    if (--r->_holds == 0 && (r->_sent || ch_request_done(r))) request_end(r);
 }
 
 int ch_request_done(const struct ch_request *r)

@@ -79,6 +79,14 @@ void ch__envelope_error(struct ch_buf *out, const char *code, const char *messag
     }
 }
 
+/* A request already answered, or whose client left: mark it answered (which ends it once no
+ * hold remains) and report CH_ECLOSED. */
+static int settle(struct ch_request *req)
+{
+    ch_res_send(req);
+    return CH_ECLOSED;
+}
+
 static struct ch_json_writer *begin(struct ch_request *req, int envelope)
 {
     if (req->_json) return req->_json; /* already started: keep writing the same document */
@@ -108,7 +116,7 @@ struct ch_json_writer *ch_json_begin(struct ch_request *req)
 
 int ch_respond(struct ch_request *req, int status)
 {
-    if (ch_request_done(req)) return CH_ECLOSED;
+    if (ch_request_done(req)) return settle(req);
     if (req->_json) {
         int rc = ch_json_writer_finish(req->_json);
         if (rc == 0 && req->_envelope) rc = ch_buf_putc(&req->res.body, '}');
@@ -128,7 +136,7 @@ int ch_respond(struct ch_request *req, int status)
 int ch_respond_text(struct ch_request *req, int status, const char *content_type,
                     struct ch_str body)
 {
-    if (ch_request_done(req)) return CH_ECLOSED;
+    if (ch_request_done(req)) return settle(req);
     req->_json = NULL;
     ch_res_send_text(req, status, content_type, body);
     return 0;
@@ -137,7 +145,7 @@ int ch_respond_text(struct ch_request *req, int status, const char *content_type
 static int send_error(struct ch_request *req, enum ch_error_kind kind, const char *message,
                       const struct ch_json_check *fields)
 {
-    if (ch_request_done(req)) return CH_ECLOSED;
+    if (ch_request_done(req)) return settle(req);
     struct ch_app *app = ch__app_of(req);
     if ((unsigned)kind >= CH_ERR_KIND_COUNT) kind = CH_ERR_INTERNAL;
     if (!message) message = kinds[kind].message;

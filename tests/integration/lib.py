@@ -55,7 +55,9 @@ class Server:
         self.port = free_port()
         e = {k: v for k, v in os.environ.items() if not k.startswith(("SERVER_", "DATABASE"))}
         e.update({"SERVER_MODE": mode, "SERVER_PORT": str(self.port), "WORKERS": str(workers),
-                  "ENVIRONMENT": "production"})
+                  "ENVIRONMENT": "production",
+                  # A private database per server, so tests never touch ./chopin.db.
+                  "DATABASE_URL": "sqlite::memory:"})
         if env:
             e.update(env)
         e.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")

@@ -383,6 +383,7 @@ def shutdown_drain_is_bounded():
 
 def run_cli(args, env=None, timeout=10):
     e = dict(os.environ)
+    e["DATABASE_URL"] = "sqlite::memory:"
     e.update(env or {})
     p = subprocess.run([BIN] + args, env=e, capture_output=True, timeout=timeout, cwd="/tmp")
     return p.returncode, p.stdout.decode(), p.stderr.decode()
@@ -421,6 +422,7 @@ def dotenv_file_read_environment_wins():
     with open(os.path.join(d, ".env"), "w") as f:
         f.write("# comment\nSERVER_PORT=%d\nexport SERVER_MODE='performance'\nWORKERS=1\n" % port)
     e = {k: v for k, v in os.environ.items() if not k.startswith("SERVER_")}
+    e["DATABASE_URL"] = "sqlite::memory:"
     p = subprocess.Popen([BIN], cwd=d, env=e, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         for _ in range(100):
