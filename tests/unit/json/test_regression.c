@@ -1,4 +1,4 @@
-/* Replays fuzz/regression/json/ (inputs that once broke the parser, kept forever) through the
+/* Replays fuzz/regression/json_parse/ (inputs that once broke the parser, kept forever) through the
  * fuzz driver's checks: a parse flush against a guard page, and for accepted inputs a write,
  * re-parse, equality and stable output. Runs from the repository root, as `make unit` does. */
 #include <dirent.h>
@@ -7,7 +7,7 @@
 #include "../test.h"
 #include "chopin/json.h"
 
-#define REGRESSION_DIR "fuzz/regression/json"
+#define REGRESSION_DIR "fuzz/regression/json_parse"
 
 static void replay(const char *name, const char *data, size_t len)
 {
