@@ -9,3 +9,13 @@ bench:
 	    CHOPIN_BIN="$${CHOPIN_BIN:-$(O)/chopin}" bench/http.sh
 
 .PHONY: bench
+
+# make bench-db: the TechEmpower database tests over HTTP on PostgreSQL, with pgbench running
+# the same SELECT at the same connection count as the ceiling (bench/db.sh). Starts its own
+# throwaway cluster unless CHOPIN_PG_URL names a database.
+bench-db:
+	@scripts/deps.sh bench bench-db
+	$(MAKE) all
+	CHOPIN_BIN="$${CHOPIN_BIN:-$(O)/chopin}" bench/db.sh
+
+.PHONY: bench-db
