@@ -139,6 +139,7 @@ void ch_loop_run_once(struct ch_loop *loop, int max_wait_ms)
     }
     int n = epoll_wait(loop->epfd, events, MAX_EVENTS, timeout);
     loop->now = ch_now_ms();
+    if (loop->after_wait) loop->after_wait(loop);
     for (int i = 0; i < n; i++) {
         struct ch_io *io = events[i].data.ptr;
         io->cb(io, events[i].events);

@@ -32,6 +32,8 @@ struct ch_loop {
     uint64_t now;
     struct ch_timer **heap;
     size_t nheap, capheap;
+    /* Called when epoll_wait returns, before any callback (e.g. to refresh cached time). */
+    void (*after_wait)(struct ch_loop *loop);
     /* Called after each batch of events and timers, e.g. to release closed connections. */
     void (*after_batch)(struct ch_loop *loop);
     void *data;

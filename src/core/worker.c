@@ -100,6 +100,14 @@ void ch__worker_conn_closed(struct ch_worker *w, struct ch_conn *c)
     }
 }
 
+/* Responses copy the Date from the worker's own copy, refreshed once per wake-up: the shared
+ * value changes twice a second, requests come by the million. */
+static void after_wait(struct ch_loop *l)
+{
+    struct ch_worker *w = worker_of_loop(l);
+    ch_date_sync(w->date, &w->date_slot);
+}
+
 static void after_batch(struct ch_loop *l)
 {
     struct ch_worker *w = worker_of_loop(l);
@@ -160,7 +168,11 @@ static void on_accept(struct ch_io *io, uint32_t events)
     /* An event from the batch in which we stopped listening: in performance mode the socket
      * is already closed, and its number may belong to someone else by now. */
     if (!w->listening) return;
-    for (int i = 0; i < ACCEPTS_PER_EVENT; i++) {
+    /* On the shared listener, take one connection per wake-up: EPOLLEXCLUSIVE then hands the
+     * next one to another idle worker, so a burst of connects spreads over the workers
+     * instead of landing on whichever woke first. */
+    int batch = w->own_listener ? ACCEPTS_PER_EVENT : 1;
+    for (int i = 0; i < batch; i++) {
         int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             int e = errno;
@@ -255,6 +267,9 @@ int ch_worker_init(struct ch_worker *w, struct ch_server *s, int id)
     if ((rc = ch_loop_init(&w->loop)) != 0) return rc;
     w->loop.data = w;
     w->loop.after_batch = after_batch;
+    w->loop.after_wait = after_wait;
+    w->date_slot = -1;
+    ch_date_sync(w->date, &w->date_slot);
     w->wake_io.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (w->wake_io.fd < 0) return CH_EIO;
     w->wake_io.cb = on_wake;

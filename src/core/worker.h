@@ -11,6 +11,7 @@
 
 #include "core/conn.h"
 #include "core/loop.h"
+#include "util/date.h"
 
 struct ch_server;
 
@@ -48,6 +49,8 @@ struct ch_worker {
     size_t nfree_conns;
     int draining;
     uint64_t drain_deadline;
+    int date_slot;              /* which shared Date value `date` holds */
+    char date[CH_DATE_LEN + 3]; /* this worker's copy of the Date header value */
     void *proto_data; /* per-worker state of the protocol layer */
     void *app_data;   /* per-worker state of the application (e.g. database pools) */
 };

@@ -29,9 +29,9 @@ int ch__h1_write_response(struct ch_request *req);
 
 /* Performance mode's /plaintext and /json, answered without a request object. Returns 1 when
  * it answered `head` into `out` (a connection's output buffer), 0 to route it normally. */
-int ch__fast_serve(const struct ch_http_head *head, struct ch_buf *out);
+int ch__fast_serve(const struct ch_http_head *head, struct ch_buf *out, const char *date);
 
-/* Appends the status line and the Server and Date headers. */
-int ch__write_status_line(struct ch_buf *out, int status);
+/* Appends the status line and the Server and Date headers (`date`: CH_DATE_LEN bytes). */
+int ch__write_status_line(struct ch_buf *out, int status, const char *date);
 
 #endif

@@ -113,7 +113,7 @@ static void send_error(struct h1_conn *hc, int status, const char *message)
     if (app->render_error) app->render_error(app, status, message, &body, &ctype);
     else ch_buf_printf(&body, "%s\n", message);
     hc->closing = 1;
-    if (ch_conn_wbuf_prepare(c) == 0 && ch__write_status_line(&c->wbuf, status) == 0) {
+    if (ch_conn_wbuf_prepare(c) == 0 && ch__write_status_line(&c->wbuf, status, c->worker->date) == 0) {
         struct ch_buf *o = &c->wbuf;
         ch_buf_append_cstr(o, "Content-Type: ");
         ch_buf_append_str(o, ctype);
@@ -317,7 +317,7 @@ static void process(struct h1_conn *hc)
                 }
                 hc->rpos += (size_t)n;
                 hc->head_start = c->worker->loop.now;
-                if (perf && !hc->draining && ch__fast_serve(&h, &c->wbuf)) continue;
+                if (perf && !hc->draining && ch__fast_serve(&h, &c->wbuf, c->worker->date)) continue;
                 dispatch(hc, p, (size_t)n, (struct ch_str){p + n, 0});
                 continue;
             }

@@ -29,6 +29,68 @@ __attribute__((constructor)) static void init_classes(void)
 
 #define IS(c, f) (cls[(unsigned char)(c)] & (f))
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+
+/* 16 bytes at a time: the mask of bytes that are controls other than HTAB, or DEL - the end
+ * of a field value (CR) or an error. With `space_too`, SP and HTAB end the run as well: the
+ * request-target, which is bounded by SP and holds only visible characters (and, unlike a
+ * field value, no obs-text: bytes >= 0x80 end it too). */
+static inline unsigned stop_mask(const char *p, int target)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)p);
+    __m128i flip = _mm_xor_si128(v, _mm_set1_epi8((char)0x80));
+    /* Signed compares of the flipped bytes are unsigned compares of the bytes. */
+    __m128i ctl = _mm_cmplt_epi8(flip, _mm_set1_epi8((char)(0x20 ^ 0x80)));
+    __m128i del = _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f));
+    __m128i bad = _mm_or_si128(ctl, del);
+    if (target) {
+        __m128i sp = _mm_cmpeq_epi8(v, _mm_set1_epi8(' '));
+        __m128i high = _mm_cmplt_epi8(v, _mm_setzero_si128());
+        bad = _mm_or_si128(bad, _mm_or_si128(sp, high));
+    } else {
+        bad = _mm_andnot_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\t')), bad);
+    }
+    return (unsigned)_mm_movemask_epi8(bad);
+}
+
+/* Skips field-value bytes (VCHAR, obs-text, SP, HTAB); stops at the first other byte. */
+static inline const char *skip_value(const char *p, const char *end)
+{
+    while (end - p >= 16) {
+        unsigned m = stop_mask(p, 0);
+        if (m) return p + __builtin_ctz(m);
+        p += 16;
+    }
+    while (p < end && IS(*p, C_VALUE)) p++;
+    return p;
+}
+
+/* Skips request-target bytes (0x21-0x7E). */
+static inline const char *skip_target(const char *p, const char *end)
+{
+    while (end - p >= 16) {
+        unsigned m = stop_mask(p, 1);
+        if (m) return p + __builtin_ctz(m);
+        p += 16;
+    }
+    while (p < end && (unsigned char)(*p - 0x21) < 0x5e) p++;
+    return p;
+}
+#else
+static inline const char *skip_value(const char *p, const char *end)
+{
+    while (p < end && IS(*p, C_VALUE)) p++;
+    return p;
+}
+
+static inline const char *skip_target(const char *p, const char *end)
+{
+    while (p < end && (unsigned char)(*p - 0x21) < 0x5e) p++;
+    return p;
+}
+#endif
+
 enum { STAGE_LINE, STAGE_FIELDS };
 
 struct scan {
@@ -190,7 +252,7 @@ static const char *request_line(struct scan *s, const char *p, struct ch_http_he
     p++;
 
     start = p;
-    while (p < end && (unsigned char)(*p - 0x21) < 0x5e) p++;
+    p = skip_target(p, end);
     if (p == end) return NULL;
     if (*p == '\r' || *p == '\n') return (*rc = CH_EHTTP_HTTP09), NULL;
     if (*p != ' ') return (*rc = CH_EHTTP_TARGET), NULL;
@@ -249,7 +311,7 @@ static int scan_head(struct scan *s, struct ch_http_head *h, struct ch_header *h
 
         while (p < end && (*p == ' ' || *p == '\t')) p++;
         const char *value = p;
-        while (p < end && IS(*p, C_VALUE)) p++;
+        p = skip_value(p, end);
         if (p == end) return CH_INCOMPLETE;
         if (*p == '\r') {
             if (end - p < 2) return CH_INCOMPLETE;

@@ -10,7 +10,7 @@ static struct ch_conn *conn_of(struct ch_request *r)
     return r->_conn;
 }
 
-int ch__write_status_line(struct ch_buf *out, int status)
+int ch__write_status_line(struct ch_buf *out, int status, const char *date)
 {
     const char *reason = ch_http_status_text(status);
     size_t rlen = strlen(reason);
@@ -27,7 +27,7 @@ int ch__write_status_line(struct ch_buf *out, int status)
     static const char mid[] = "\r\nServer: chopin\r\nDate: ";
     memcpy(p, mid, sizeof(mid) - 1);
     p += sizeof(mid) - 1;
-    ch_date_copy(p);
+    memcpy(p, date, CH_DATE_LEN);
     p += CH_DATE_LEN;
     memcpy(p, "\r\n", 2);
     out->len = (size_t)(p + 2 - out->ptr);
@@ -51,7 +51,7 @@ int ch__h1_write_response(struct ch_request *r)
     if (ch_buf_reserve(o, need) != 0) return CH_ENOMEM;
     int status = res->status >= 100 && res->status <= 599 ? res->status : 500;
 
-    ch__write_status_line(o, status);
+    ch__write_status_line(o, status, c->worker->date);
     if (res->content_type.len) {
         ch_buf_append(o, "Content-Type: ", 14);
         ch_buf_append_str(o, res->content_type);

@@ -69,6 +69,14 @@ void ch_date_copy(char *dst)
     memcpy(dst, w, CH_DATE_LEN);
 }
 
+void ch_date_sync(char *dst, int *slot)
+{
+    int i = atomic_load_explicit(&current, memory_order_acquire);
+    if (i == *slot && i >= 0) return;
+    ch_date_copy(dst);
+    *slot = atomic_load_explicit(&current, memory_order_acquire);
+}
+
 const char *ch_date_get(void)
 {
     static _Thread_local char copy[CH_DATE_LEN + 1];

@@ -26,4 +26,9 @@ void ch_date_copy(char *dst);
  * thread's next call. ch_date_copy() into the destination saves one copy. */
 const char *ch_date_get(void);
 
+/* Keeps a per-thread copy current: when the shared value changed since *slot, copies it into
+ * dst (CH_DATE_LEN bytes) and updates *slot (start with -1). One atomic load when unchanged,
+ * so a worker can call it on every wake-up and copy from its own cache line afterwards. */
+void ch_date_sync(char *dst, int *slot);
+
 #endif

@@ -2,9 +2,9 @@
 load at 256 keep-alive connections against the ASan+UBSan build, in both modes: every
 response correct, no sanitizer report, and RSS flat after warm-up.
 
-SOAK_PATHS lists what the load requests, each answered 200. The engine serves /plaintext and
-/json today; as the framework lands, add its endpoints here (e.g. /api/notes, /db) or set
-SOAK_PATHS=/plaintext,/json,/api/notes in the environment.
+SOAK_PATHS lists what the load requests, each answered 200: by default the two TechEmpower
+basics, the notes API (list and one note, created before the load) and the database endpoints
+(on the test server's SQLite database). Set SOAK_PATHS in the environment to change it.
 """
 import os
 import selectors
@@ -14,7 +14,8 @@ import time
 from flib import ASAN_BIN, LimitedServer, case, check, eq, run
 
 SOAK_SECONDS = float(os.environ.get("SOAK_SECONDS", "60"))
-SOAK_PATHS = [p for p in os.environ.get("SOAK_PATHS", "/plaintext,/json").split(",") if p]
+DEFAULT_PATHS = "/plaintext,/json,/api/notes?limit=5,/api/notes/1,/db,/queries?queries=5"
+SOAK_PATHS = [p for p in os.environ.get("SOAK_PATHS", DEFAULT_PATHS).split(",") if p]
 CONNECTIONS = 256
 RECONNECT_EVERY = 200  # requests per connection before it is replaced: accept/close churn
 
@@ -33,7 +34,17 @@ class Client:
         sel.register(self.sock, selectors.EVENT_READ, self)
 
 
+def create_note(s):
+    c = s.connect()
+    r = c.request("POST", "/api/notes", headers={"Content-Type": "application/json"},
+                  body='{"title":"soak","body":"a note read during the soak"}')
+    eq(r.status, 201, "note for the soak")
+    c.close()
+
+
 def soak(s, seconds, label):
+    if any(p.startswith("/api/notes/") for p in SOAK_PATHS):
+        create_note(s)
     sel = selectors.DefaultSelector()
     clients = [Client(s.port, sel) for _ in range(CONNECTIONS)]
     reqs = {p: ("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % p).encode() for p in SOAK_PATHS}
