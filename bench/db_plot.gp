@@ -11,7 +11,7 @@ set style fill solid 0.85 border -1
 set boxwidth 0.6
 set grid ytics lc rgb "#dddddd"
 set ylabel "per second"
-set format y "%.0s%c"
+set format y "%.1s%c"
 set yrange [0:*]
 set xtics nomirror scale 0 rotate by -20
 unset key

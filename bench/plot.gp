@@ -22,7 +22,7 @@ set boxwidth 0.9
 set key top right
 set grid ytics lc rgb "#dddddd"
 set ylabel "requests/s"
-set format y "%.0s%c"
+set format y "%.1s%c"
 set yrange [0:*]
 set offsets 0, 0, graph 0.12, 0
 set xtics nomirror scale 0
