@@ -21,7 +21,7 @@ LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 ifeq ($(SAN),1)
   OPT     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
   LDOPT   := -fsanitize=address,undefined
-  CPPFLAGS += -DCH_DEBUG_POISON=1
+  CPPFLAGS +=
 else ifeq ($(SAN),thread)
   OPT     := -O1 -g -fno-omit-frame-pointer -fsanitize=thread
   LDOPT   := -fsanitize=thread

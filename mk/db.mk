@@ -4,7 +4,7 @@
 #   make db-test-asan   the same under ASan+UBSan; leaks count as failures
 #   make db-bench       build/db-bench: the driver alone against pgbench (tests/db/bench.sh)
 DB_TEST_SRC := $(filter-out tests/db/bench.c,$(wildcard tests/db/*.c))
-DB_TEST_OBJ := $(DB_TEST_SRC:%.c=$(O)/obj/%.o)
+DB_TEST_OBJ := $(DB_TEST_SRC:%.c=$(O)/obj/%.o) $(O)/obj/tests/unit/harness.o
 
 $(O)/obj/tests/db/%.o: CPPFLAGS += -Itests/unit -Itests/db
 

@@ -21,25 +21,9 @@ die() {
     exit 1
 }
 
-find_bin() {
-    for d in /usr/lib/postgresql/*/bin; do
-        [ -x "$d/initdb" ] && best=$d
-    done
-    [ -n "${best:-}" ] && echo "$best" && return 0
-    d=$(command -v initdb 2>/dev/null || true)
-    [ -n "$d" ] && dirname "$d" && return 0
-    return 1
-}
-BIN=$(find_bin) || die "no PostgreSQL server found: install it with scripts/deps.sh test"
-
-if [ "$(id -u)" -eq 0 ]; then
-    OWNER=postgres
-    id "$OWNER" >/dev/null 2>&1 || die "running as root needs a 'postgres' user"
-    as_owner() { runuser -u "$OWNER" -- "$@"; }
-else
-    OWNER=$(id -un)
-    as_owner() { "$@"; }
-fi
+. "$ROOT/scripts/pg-lib.sh"
+BIN=$(pg_find_bin) || die "no PostgreSQL server found: install it with scripts/deps.sh test"
+pg_owner_setup || die "cannot pick the cluster's owner"
 
 port() { cat "$DIR/port"; }
 url() { echo "postgres://chopin:chopin@127.0.0.1:$(port)/chopin"; }

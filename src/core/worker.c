@@ -11,16 +11,9 @@
 #include "chopin/error.h"
 #include "core/server.h"
 #include "core/worker.h"
+#include "util/asan.h"
 #include "util/log.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/asan_interface.h>
-#define POISON(p, n)   ASAN_POISON_MEMORY_REGION((p), (n))
-#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
-#else
-#define POISON(p, n)   ((void)(p), (void)(n))
-#define UNPOISON(p, n) ((void)(p), (void)(n))
-#endif
 
 enum {
     MAX_CACHED_BLOCKS = 256,
@@ -38,7 +31,7 @@ void *ch_worker_block_get(struct ch_worker *w)
 {
     if (w->nblocks) {
         void *p = w->blocks[--w->nblocks];
-        UNPOISON(p, CH_BLOCK_SIZE);
+        CH_UNPOISON(p, CH_BLOCK_SIZE);
         return p;
     }
     return malloc(CH_BLOCK_SIZE);
@@ -47,7 +40,7 @@ void *ch_worker_block_get(struct ch_worker *w)
 void ch_worker_block_put(struct ch_worker *w, void *p, size_t cap)
 {
     if (cap == CH_BLOCK_SIZE && w->nblocks < w->capblocks) {
-        POISON(p, CH_BLOCK_SIZE);
+        CH_POISON(p, CH_BLOCK_SIZE);
         w->blocks[w->nblocks++] = p;
         return;
     }
@@ -59,7 +52,7 @@ static struct ch_conn *conn_alloc(struct ch_worker *w)
     size_t size = w->server->proto->conn_size;
     struct ch_conn *c = w->free_conns;
     if (c) {
-        UNPOISON(c, size);
+        CH_UNPOISON(c, size);
         w->free_conns = c->next;
         w->nfree_conns--;
     } else {
@@ -79,7 +72,7 @@ static void conn_release(struct ch_worker *w, struct ch_conn *c)
         w->free_conns = c;
         w->nfree_conns++;
         /* Poison all but the link, so a stale pointer to a released connection faults. */
-        POISON((char *)c + sizeof(struct ch_conn), w->server->proto->conn_size -
+        CH_POISON((char *)c + sizeof(struct ch_conn), w->server->proto->conn_size -
                                                        sizeof(struct ch_conn));
         return;
     }
@@ -286,12 +279,12 @@ static void worker_cleanup(struct ch_worker *w)
     after_batch(&w->loop);
     while (w->free_conns) {
         struct ch_conn *c = w->free_conns;
-        UNPOISON(c, w->server->proto->conn_size);
+        CH_UNPOISON(c, w->server->proto->conn_size);
         w->free_conns = c->next;
         free(c);
     }
     for (size_t i = 0; i < w->nblocks; i++) {
-        UNPOISON(w->blocks[i], CH_BLOCK_SIZE);
+        CH_UNPOISON(w->blocks[i], CH_BLOCK_SIZE);
         free(w->blocks[i]);
     }
     free(w->blocks);

@@ -24,41 +24,12 @@
 #define HAVE_LSAN 1
 #endif
 
-struct test_case {
-    const char *name, *file;
-    ch_test_fn fn;
-};
-
-static struct test_case cases[512];
-static size_t ncases;
-static jmp_buf on_fail;
-
 const char *dbt_pg_url;
 const char *dbt_pg_dir;
 const char *dbt_sqlite_url;
 const char *dbt_tmpdir;
 int dbt_in_submit;
 int dbt_sync_calls;
-
-void ch_test_register(const char *name, const char *file, ch_test_fn fn)
-{
-    if (ncases == sizeof(cases) / sizeof(cases[0])) {
-        fprintf(stderr, "too many tests\n");
-        exit(2);
-    }
-    cases[ncases++] = (struct test_case){name, file, fn};
-}
-
-void ch_test_fail(const char *file, int line, const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "    %s:%d: ", file, line);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    longjmp(on_fail, 1);
-}
 
 void dbt_worker_init(struct dbt_worker *t, int id)
 {
@@ -212,21 +183,10 @@ void dbt_add(struct ch_db_batch *b, int stmt, const int64_t *ints, int n, struct
     ASSERT_EQ(ch_db_batch_add(b, stmt, p, n, dbt_on_result, c), 0);
 }
 
-static int selected(const struct test_case *t, int argc, char **argv)
+/* PostgreSQL tests (named pg_*) are skipped when no cluster could be found or started. */
+static int skip_without_pg(const char *name)
 {
-    if (argc < 2) return 1;
-    char full[512];
-    snprintf(full, sizeof(full), "%s:%s", t->file, t->name);
-    for (int i = 1; i < argc; i++)
-        if (strstr(full, argv[i])) return 1;
-    return 0;
-}
-
-static int run_one(const struct test_case *t)
-{
-    if (setjmp(on_fail) != 0) return 0;
-    t->fn();
-    return 1;
+    return !dbt_pg_url && strncmp(name, "pg_", 3) == 0;
 }
 
 static char own_dir[512];
@@ -299,21 +259,9 @@ int main(int argc, char **argv)
     find_cluster();
     int require_pg = getenv("CHOPIN_REQUIRE_PG") && strcmp(getenv("CHOPIN_REQUIRE_PG"), "1") == 0;
 
-    int passed = 0, failed = 0, skipped = 0;
-    for (size_t i = 0; i < ncases; i++) {
-        const struct test_case *t = &cases[i];
-        if (!selected(t, argc, argv)) continue;
-        if (!dbt_pg_url && strncmp(t->name, "pg_", 3) == 0) {
-            skipped++;
-            continue;
-        }
-        if (run_one(t)) {
-            passed++;
-        } else {
-            fprintf(stderr, "FAIL %s (%s)\n", t->name, t->file);
-            failed++;
-        }
-    }
+    struct ch_test_counts n = {0, 0, 0};
+    ch_test_run(argc, argv, skip_without_pg, &n);
+    int passed = n.passed, failed = n.failed, skipped = n.skipped;
     if (skipped) {
         fprintf(stderr,
                 "db: SKIPPED %d PostgreSQL tests: no cluster (set CHOPIN_PG_URL, or install "

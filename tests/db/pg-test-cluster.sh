@@ -17,37 +17,12 @@ die() {
     exit 1
 }
 
-find_bin() {
-    if [ -n "${PG_BINDIR:-}" ] && [ -x "$PG_BINDIR/initdb" ]; then
-        echo "$PG_BINDIR"
-        return 0
-    fi
-    for d in /usr/lib/postgresql/*/bin; do
-        [ -x "$d/initdb" ] && best=$d
-    done
-    if [ -n "${best:-}" ]; then
-        echo "$best"
-        return 0
-    fi
-    d=$(command -v initdb 2>/dev/null || true)
-    [ -n "$d" ] && dirname "$d" && return 0
-    return 1
-}
-
-BIN=$(find_bin) || {
+. "$(dirname "$0")/../../scripts/pg-lib.sh"
+BIN=$(pg_find_bin) || {
     echo "pg-test-cluster: no PostgreSQL server found (install postgresql)" >&2
     exit 3
 }
-
-# as_owner CMD...: runs CMD as the cluster's owner.
-if [ "$(id -u)" -eq 0 ]; then
-    OWNER=postgres
-    id "$OWNER" >/dev/null 2>&1 || die "running as root needs a 'postgres' user"
-    as_owner() { runuser -u "$OWNER" -- "$@"; }
-else
-    OWNER=$(id -un)
-    as_owner() { "$@"; }
-fi
+pg_owner_setup || die "cannot pick the cluster's owner"
 
 free_port() {
     # A port nothing listens on: python3 asks the kernel for one; otherwise probe with ss.

@@ -44,29 +44,8 @@ class LimitedServer(Server):
             # A small quarantine keeps ASan's own memory from hiding the server's in RSS.
             self.env.setdefault("ASAN_OPTIONS", "")
             self.env["ASAN_OPTIONS"] = "detect_leaks=1:abort_on_error=0:quarantine_size_mb=16"
-
-    def start(self):
-        self.err = open(self.stderr_path, "w+b")
-        nofile = self.nofile
-
-        def limit():
-            if nofile:
-                resource.setrlimit(resource.RLIMIT_NOFILE, nofile)
-
-        self.proc = subprocess.Popen([self.binary] + self.args, env=self.env, cwd=self.cwd,
-                                     stdout=subprocess.DEVNULL, stderr=self.err,
-                                     preexec_fn=limit)
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise Failure("server exited at start (%d): %s" % (self.proc.returncode,
-                                                                   self.stderr()))
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return self
-            except OSError:
-                time.sleep(0.05)
-        raise Failure("server did not start listening")
+        if nofile:
+            self.preexec = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, nofile)
 
     @property
     def pid(self):

@@ -67,12 +67,14 @@ class Server:
         self.cwd = cwd or ROOT
         self.proc = None
         self.stderr_path = "/tmp/chopin-test-%d.err" % self.port
+        self.preexec = None  # run in the child before exec, e.g. to set resource limits
 
     def start(self):
         self.err = open(self.stderr_path, "w+b")
         self.proc = subprocess.Popen([self.binary] + self.args, env=self.env, cwd=self.cwd,
-                                     stdout=subprocess.DEVNULL, stderr=self.err)
-        deadline = time.time() + (20 if SANITIZED else 10)
+                                     stdout=subprocess.DEVNULL, stderr=self.err,
+                                     preexec_fn=self.preexec)
+        deadline = time.time() + (20 if SANITIZED or "debug" in self.binary else 10)
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise Failure("server exited at start (%d): %s" % (self.proc.returncode, self.stderr()))

@@ -65,6 +65,15 @@ void ch_test_fail(const char *file, int line, const char *fmt, ...)
                          b_ ? b_ : "(null)");                                                      \
     } while (0)
 
+struct ch_test_counts {
+    int passed, failed, skipped;
+};
+
+/* Runs the registered cases whose "file:name" contains one of argv[1..] (all without
+ * arguments), in registration order, adding to *n; cases for which skip(name) is true are
+ * counted as skipped instead. Failures are reported on stderr. */
+void ch_test_run(int argc, char **argv, int (*skip)(const char *name), struct ch_test_counts *n);
+
 /* Maps `len` bytes of `src` so that they end exactly at an inaccessible page: reading one
  * byte past the input faults. Returns the copy; release it with ch_test_guard_free(). */
 const char *ch_test_guarded(const void *src, size_t len);
