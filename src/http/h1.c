@@ -357,9 +357,9 @@ static size_t read_limit(struct h1_conn *hc)
     size_t head = l->max_head > CH_BLOCK_SIZE ? l->max_head : CH_BLOCK_SIZE;
     if (hc->state == S_HEAD) return hc->rpos + head;
     if (!hc->chunked_body) return hc->rpos + hc->head_len + (size_t)hc->content_length;
-    /* Decoding happens in place after every read, so decoded data plus one read's worth. */
-    return hc->rpos + hc->head_len + hc->body_dst + (size_t)(l->max_body - hc->body_dst) +
-           CH_BLOCK_SIZE;
+    /* Decoding happens in place after every read: at most max_body decoded bytes, plus one
+     * read's worth of framing not yet decoded. */
+    return hc->rpos + hc->head_len + (size_t)l->max_body + CH_BLOCK_SIZE;
 }
 
 static void start_linger(struct h1_conn *hc)
