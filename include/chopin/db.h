@@ -130,7 +130,7 @@ struct ch_db_stats {
     int connections;      /* pool size */
     int ready;            /* connections open and usable (SQLite: pool threads) */
     int in_flight;        /* batches sent and not yet answered */
-    int queued;           /* batches waiting for a connection */
+    int queued;           /* batches waiting for a connection or for the end of the pass */
 };
 void ch_db_worker_stats(const struct ch_db_worker *dw, struct ch_db_stats *out);
 

@@ -67,6 +67,8 @@ struct pool {
     int prep_logged; /* a PREPARE failure was logged during this outage */
     uint64_t pass;   /* loop passes that sent something, counted by the uncork timer */
     struct conn *current; /* the connection this pass sends on (see pick) */
+    struct ch_db_batch *pending_head, *pending_tail; /* submitted in this pass, not yet sent */
+    int npending;
     struct ch_timer uncork;
 };
 
@@ -183,9 +185,20 @@ static struct conn *pick(struct pool *p)
  * same pass of the loop, it is corked until the pass ends (the zero-delay uncork timer runs after
  * the pass's I/O), and the pass's later batches leave as one packet. The first batch of a pass
  * is never held back, so an idle server sees no added latency. */
+static void dispatch(struct pool *p, struct ch_db_batch *b);
+
 static void on_uncork(struct ch_timer *t)
 {
     struct pool *p = (struct pool *)((char *)t - offsetof(struct pool, uncork));
+    /* The batches submitted during this pass go out now, after the pass's events: corked
+     * together (see before_send), they leave as one packet. */
+    while (p->pending_head) {
+        struct ch_db_batch *b = p->pending_head;
+        p->pending_head = b->next;
+        p->npending--;
+        dispatch(p, b);
+    }
+    p->pending_tail = NULL;
     p->pass++;
     int off = 0;
     for (int i = 0; i < p->n; i++) {
@@ -198,7 +211,8 @@ static void on_uncork(struct ch_timer *t)
 
 static void before_send(struct pool *p, struct conn *c)
 {
-    if (c->sent_pass == p->pass && !c->corked && !c->nocork) {
+    /* Cork when this connection already sent in this pass, or more batches follow now. */
+    if ((c->sent_pass == p->pass || p->npending > 0) && !c->corked && !c->nocork) {
         int on = 1;
         c->corked = setsockopt(c->io.fd, IPPROTO_TCP, TCP_CORK, &on, sizeof(on)) == 0;
         c->nocork = !c->corked;
@@ -252,7 +266,14 @@ void ch__pg_submit(struct ch_db_batch *b)
         ch__db_defer_fail(b->dw, b, 0); /* nothing to run: answered "done" on the next pass */
         return;
     }
-    dispatch(p, b);
+    /* Held until the end of the pass (the zero-delay timer runs after the pass's events), so
+     * that all the batches the pass's requests submit share one cork and one packet. */
+    b->next = NULL;
+    if (p->pending_tail) p->pending_tail->next = b;
+    else p->pending_head = b;
+    p->pending_tail = b;
+    p->npending++;
+    if (!ch_timer_armed(&p->uncork)) ch_timer_start(p->dw->loop, &p->uncork, 0, on_uncork);
 }
 
 static void refuse_waiting(struct pool *p)
@@ -601,6 +622,11 @@ void ch__pg_worker_stop(struct ch_db_worker *dw)
     struct ch_db_batch *answer = p->wait_head,
                        **tail = p->wait_tail ? &p->wait_tail->next : &answer;
     p->wait_head = p->wait_tail = NULL;
+    /* Batches of this pass that were not sent yet are answered too. */
+    *tail = p->pending_head;
+    if (p->pending_tail) tail = &p->pending_tail->next;
+    p->pending_head = p->pending_tail = NULL;
+    p->npending = 0;
     ch_timer_stop(dw->loop, &p->uncork);
     for (int i = 0; i < p->n; i++) {
         struct conn *c = &p->conns[i];
@@ -638,5 +664,5 @@ void ch__pg_stats(const struct ch_db_worker *dw, struct ch_db_stats *st)
     st->ready = p ? p->nready : 0;
     st->in_flight = 0;
     for (int i = 0; p && i < p->n; i++) st->in_flight += p->conns[i].inflight;
-    st->queued = p ? p->nwait : 0;
+    st->queued = p ? p->nwait + p->npending : 0;
 }

@@ -135,6 +135,9 @@ TEST(pg_deep_pipelines_and_queueing)
     }
     struct ch_db_stats st;
     ch_db_worker_stats(e.dw, &st);
+    ASSERT_EQ(st.queued, N); /* held until the end of the pass */
+    ch_loop_run_once(&e.tw.w.loop, 0);
+    ch_db_worker_stats(e.dw, &st);
     ASSERT_EQ(st.in_flight, 16);
     ASSERT_EQ(st.queued, N - 16);
     ASSERT(dbt_run_until(&e.tw.w, &total, N, 10000));
