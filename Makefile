@@ -34,8 +34,9 @@ ifeq ($(NATIVE),1)
   OPT += -march=native
 endif
 ifeq ($(PERF),1)
-  # Debian's libmimalloc-dev ships no pkg-config file; linking it first replaces malloc.
-  LDLIBS := -lmimalloc $(LDLIBS)
+  # Debian's libmimalloc-dev ships no pkg-config file. It is linked first and kept even
+  # though nothing names it (--as-needed would drop it): its malloc then replaces glibc's.
+  LDLIBS := -Wl,--no-as-needed -lmimalloc -Wl,--as-needed $(LDLIBS)
 endif
 ifeq ($(WERROR),1)
   WARN += -Werror
