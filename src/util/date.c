@@ -76,10 +76,3 @@ void ch_date_sync(char *dst, int *slot)
     ch_date_copy(dst);
     *slot = atomic_load_explicit(&current, memory_order_acquire);
 }
-
-const char *ch_date_get(void)
-{
-    static _Thread_local char copy[CH_DATE_LEN + 1];
-    ch_date_copy(copy);
-    return copy;
-}

@@ -1,7 +1,7 @@
 /* The cached HTTP Date header value, shared by every worker.
  *
- * One thread (the server's main thread) calls ch_date_refresh() every 500 ms; workers copy the
- * current string into responses with ch_date_copy(). The value rotates through four slots, so
+ * One thread (the server's main thread) calls ch_date_refresh() every 500 ms; each worker keeps
+ * its own copy current with ch_date_sync() and copies that into responses. The value rotates through four slots, so
  * a copy never meets the slot being written unless the copier stalls for 1.5 s mid-copy, and
  * the slots are atomic words so that even then it is no data race. */
 #ifndef CH_UTIL_DATE_H
@@ -21,10 +21,6 @@ void ch_date_refresh(void);
 /* Copies the cached Date value (CH_DATE_LEN bytes, no NUL) to dst. Refreshes once if the
  * cache was never set. */
 void ch_date_copy(char *dst);
-
-/* The cached Date value in a per-thread copy: CH_DATE_LEN bytes and a NUL, valid until the
- * thread's next call. ch_date_copy() into the destination saves one copy. */
-const char *ch_date_get(void);
 
 /* Keeps a per-thread copy current: when the shared value changed since *slot, copies it into
  * dst (CH_DATE_LEN bytes) and updates *slot (start with -1). One atomic load when unchanged,
