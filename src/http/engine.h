@@ -31,7 +31,10 @@ int ch__h1_write_response(struct ch_request *req);
  * it answered `head` into `out` (a connection's output buffer), 0 to route it normally. */
 int ch__fast_serve(const struct ch_http_head *head, struct ch_buf *out, const char *date);
 
-/* Appends the status line and the Server and Date headers (`date`: CH_DATE_LEN bytes). */
-int ch__write_status_line(struct ch_buf *out, int status, const char *date);
+/* Appends the status line, Server, Date (`date`: CH_DATE_LEN bytes), Content-Type (when not
+ * empty) and, for statuses that have a body, Content-Length. The caller adds any other header
+ * and the empty line. 0 or CH_ENOMEM. */
+int ch__write_head(struct ch_buf *out, int status, const char *date, struct ch_str content_type,
+                   size_t body_len);
 
 #endif

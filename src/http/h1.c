@@ -113,14 +113,10 @@ static void send_error(struct h1_conn *hc, int status, const char *message)
     if (app->render_error) app->render_error(app, status, message, &body, &ctype);
     else ch_buf_printf(&body, "%s\n", message);
     hc->closing = 1;
-    if (ch_conn_wbuf_prepare(c) == 0 && ch__write_status_line(&c->wbuf, status, c->worker->date) == 0) {
-        struct ch_buf *o = &c->wbuf;
-        ch_buf_append_cstr(o, "Content-Type: ");
-        ch_buf_append_str(o, ctype);
-        ch_buf_append_cstr(o, "\r\nContent-Length: ");
-        ch_buf_append_u64(o, body.len);
-        ch_buf_append_cstr(o, "\r\nConnection: close\r\n\r\n");
-        ch_buf_append(o, body.ptr, body.len);
+    if (ch_conn_wbuf_prepare(c) == 0 &&
+        ch__write_head(&c->wbuf, status, c->worker->date, ctype, body.len) == 0) {
+        ch_buf_append_cstr(&c->wbuf, "Connection: close\r\n\r\n");
+        ch_buf_append(&c->wbuf, body.ptr, body.len);
     }
     ch_buf_cleanup(&body);
 }

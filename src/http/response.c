@@ -10,7 +10,7 @@ static struct ch_conn *conn_of(struct ch_request *r)
     return r->_conn;
 }
 
-int ch__write_status_line(struct ch_buf *out, int status, const char *date)
+static int write_status_line(struct ch_buf *out, int status, const char *date)
 {
     const char *reason = ch_http_status_text(status);
     size_t rlen = strlen(reason);
@@ -34,9 +34,28 @@ int ch__write_status_line(struct ch_buf *out, int status, const char *date)
     return 0;
 }
 
+/* Whether a response with this status carries a body (not 1xx, 204 or 304). */
 static int has_body(int status)
 {
     return status >= 200 && status != 204 && status != 304;
+}
+
+int ch__write_head(struct ch_buf *o, int status, const char *date, struct ch_str content_type,
+                   size_t body_len)
+{
+    if (write_status_line(o, status, date) != 0 || ch_buf_reserve(o, 64 + content_type.len) != 0)
+        return CH_ENOMEM;
+    if (content_type.len) {
+        ch_buf_append(o, "Content-Type: ", 14);
+        ch_buf_append_str(o, content_type);
+        ch_buf_append(o, "\r\n", 2);
+    }
+    if (has_body(status)) {
+        ch_buf_append(o, "Content-Length: ", 16);
+        ch_buf_append_u64(o, body_len);
+        ch_buf_append(o, "\r\n", 2);
+    }
+    return 0;
 }
 
 int ch__h1_write_response(struct ch_request *r)
@@ -51,17 +70,7 @@ int ch__h1_write_response(struct ch_request *r)
     if (ch_buf_reserve(o, need) != 0) return CH_ENOMEM;
     int status = res->status >= 100 && res->status <= 599 ? res->status : 500;
 
-    ch__write_status_line(o, status, c->worker->date);
-    if (res->content_type.len) {
-        ch_buf_append(o, "Content-Type: ", 14);
-        ch_buf_append_str(o, res->content_type);
-        ch_buf_append(o, "\r\n", 2);
-    }
-    if (has_body(status)) {
-        ch_buf_append(o, "Content-Length: ", 16);
-        ch_buf_append_u64(o, res->body.len);
-        ch_buf_append(o, "\r\n", 2);
-    }
+    ch__write_head(o, status, c->worker->date, res->content_type, res->body.len);
     for (size_t i = 0; i < res->num_headers; i++) {
         ch_buf_append_str(o, res->headers[i].name);
         ch_buf_append(o, ": ", 2);
