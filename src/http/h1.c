@@ -135,8 +135,11 @@ static void answer_options(struct ch_request *r)
     ch_res_send(r);
 }
 
-/* Builds a request object from a validated head and hands it to the application. */
-static void dispatch(struct h1_conn *hc, const char *head, size_t head_len, struct ch_str body)
+/* Builds a request object from a validated head and hands it to the application. `parsed` is
+ * the head as just parsed (its fields in the worker's scratch slots), or NULL to parse it again
+ * from `head`: a body that arrived over several reads may have moved the buffer since. */
+static void dispatch(struct h1_conn *hc, const char *head, size_t head_len, struct ch_str body,
+                     const struct ch_http_head *parsed)
 {
     struct ch_conn *c = &hc->base;
     struct ch_worker *w = c->worker;
@@ -147,9 +150,13 @@ static void dispatch(struct h1_conn *hc, const char *head, size_t head_len, stru
         return;
     }
     struct ch_http_head h;
-    /* Re-parsing a head already validated is cheap and gives slices into the buffer as it is
-     * now (it may have moved while the body arrived). */
-    ch_http_parse_head(head, head_len, &h, r->_header_store, &hw->limits);
+    if (parsed) {
+        h = *parsed;
+        memcpy(r->_header_store, parsed->headers, parsed->num_headers * sizeof(*parsed->headers));
+        h.headers = r->_header_store;
+    } else {
+        ch_http_parse_head(head, head_len, &h, r->_header_store, &hw->limits);
+    }
     r->method = (enum ch_method)h.method_id;
     r->target = h.target;
     r->path = h.path;
@@ -314,7 +321,7 @@ static void process(struct h1_conn *hc)
                 hc->rpos += (size_t)n;
                 hc->head_start = c->worker->loop.now;
                 if (perf && !hc->draining && ch__fast_serve(&h, &c->wbuf, c->worker->date)) continue;
-                dispatch(hc, p, (size_t)n, (struct ch_str){p + n, 0});
+                dispatch(hc, p, (size_t)n, (struct ch_str){p + n, 0}, &h);
                 continue;
             }
             hc->state = S_BODY;
@@ -342,7 +349,7 @@ static void process(struct h1_conn *hc)
         hc->state = S_HEAD;
         hc->rpos += used;
         hc->head_start = c->worker->loop.now;
-        dispatch(hc, p, hc->head_len, body);
+        dispatch(hc, p, hc->head_len, body, NULL);
     }
 }
 
