@@ -16,7 +16,8 @@
 
 
 enum {
-    MAX_CACHED_BLOCKS = 256,
+    MIN_CACHED_BLOCKS = 256,
+    MAX_CACHED_BLOCKS = 8192, /* 64 MiB: two per connection with a request in flight */
     MAX_CACHED_CONNS = 4096,
     ACCEPTS_PER_EVENT = 64,
     ACCEPT_RETRY_MS = 100,
@@ -31,20 +32,39 @@ void *ch_worker_block_get(struct ch_worker *w)
 {
     if (w->nblocks) {
         void *p = w->blocks[--w->nblocks];
+        ch_decay_took(&w->blocks_decay, w->nblocks);
         CH_UNPOISON(p, CH_BLOCK_SIZE);
         return p;
     }
+    ch_decay_took(&w->blocks_decay, 0);
     return malloc(CH_BLOCK_SIZE);
 }
 
 void ch_worker_block_put(struct ch_worker *w, void *p, size_t cap)
 {
+    if (cap == CH_BLOCK_SIZE && w->nblocks == w->capblocks && w->capblocks < MAX_CACHED_BLOCKS) {
+        void **grown = realloc(w->blocks, 2 * w->capblocks * sizeof(void *));
+        if (grown) {
+            w->blocks = grown;
+            w->capblocks *= 2;
+        }
+    }
     if (cap == CH_BLOCK_SIZE && w->nblocks < w->capblocks) {
         CH_POISON(p, CH_BLOCK_SIZE);
         w->blocks[w->nblocks++] = p;
         return;
     }
     free(p);
+}
+
+static void trim_blocks(struct ch_worker *w)
+{
+    size_t n = ch_decay_tick(&w->blocks_decay, w->nblocks, MIN_CACHED_BLOCKS, CH_TRIM_TICKS);
+    for (; n; n--) {
+        void *p = w->blocks[--w->nblocks];
+        CH_UNPOISON(p, CH_BLOCK_SIZE);
+        free(p);
+    }
 }
 
 static struct ch_conn *conn_alloc(struct ch_worker *w)
@@ -211,6 +231,8 @@ static void on_tick(struct ch_timer *t)
         next = c->next; /* on_tick may close c */
         p->on_tick(c);
     }
+    trim_blocks(w);
+    if (p->worker_tick) p->worker_tick(w);
     ch_timer_start(&w->loop, &w->tick, CH_TICK_MS, on_tick);
 }
 
@@ -267,7 +289,7 @@ int ch_worker_init(struct ch_worker *w, struct ch_server *s, int id)
     if (w->wake_io.fd < 0) return CH_EIO;
     w->wake_io.cb = on_wake;
     w->listen_io.cb = on_accept;
-    w->capblocks = MAX_CACHED_BLOCKS;
+    w->capblocks = MIN_CACHED_BLOCKS;
     w->blocks = calloc(w->capblocks, sizeof(void *));
     if (!w->blocks) return CH_ENOMEM;
     if (ch_loop_add(&w->loop, &w->wake_io, EPOLLIN) != 0) return CH_EIO;

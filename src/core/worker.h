@@ -12,6 +12,7 @@
 #include "core/conn.h"
 #include "core/loop.h"
 #include "util/date.h"
+#include "util/decay.h"
 
 struct ch_server;
 
@@ -23,10 +24,12 @@ struct ch_proto {
     void (*on_open)(struct ch_conn *c);
     void (*on_event)(struct ch_conn *c); /* flags were updated from an epoll edge */
     void (*on_tick)(struct ch_conn *c);  /* periodic: check timeouts against loop.now */
+    void (*worker_tick)(struct ch_worker *w); /* periodic, once per worker: trim caches */
     void (*on_shutdown)(struct ch_conn *c); /* the server drains: close when idle */
 };
 
-enum { CH_BLOCK_SIZE = 8192, CH_TICK_MS = 250 };
+/* Caches are trimmed every CH_TRIM_TICKS ticks (10 s), see util/decay.h. */
+enum { CH_BLOCK_SIZE = 8192, CH_TICK_MS = 250, CH_TRIM_TICKS = 10000 / CH_TICK_MS };
 
 struct ch_worker {
     struct ch_loop loop;
@@ -43,8 +46,9 @@ struct ch_worker {
     struct ch_conn live;     /* sentinel of the live list */
     struct ch_conn *closing; /* closed, to release after the batch */
     size_t nconns;
-    void **blocks; /* cache of CH_BLOCK_SIZE buffers */
+    void **blocks; /* cache of CH_BLOCK_SIZE buffers, grown to the load */
     size_t nblocks, capblocks;
+    struct ch_decay blocks_decay;
     struct ch_conn *free_conns;
     size_t nfree_conns;
     int draining;

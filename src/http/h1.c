@@ -10,6 +10,7 @@
 #include "chopin/error.h"
 #include "core/server.h"
 #include "http/engine.h"
+#include "util/decay.h"
 #include "util/log.h"
 
 enum { S_HEAD, S_BODY };
@@ -17,7 +18,7 @@ enum { S_HEAD, S_BODY };
 /* After our last response on a closing connection, we stop sending and read (and discard)
  * what the client still sends, for a bounded time: closing with unread input would make the
  * kernel answer with RST, which can destroy the response before the client reads it. */
-enum { LINGER_MS = 2000, MAX_CACHED_REQUESTS = 64 };
+enum { LINGER_MS = 2000 };
 
 struct h1_conn {
     struct ch_conn base;
@@ -42,6 +43,7 @@ struct h1_conn {
 struct h1_worker {
     struct ch_request *free_reqs;
     size_t nfree;
+    struct ch_decay nfree_decay;
     struct ch_header *scratch; /* header slots for heads parsed without a request object */
     struct ch_http_limits limits;
 };
@@ -58,8 +60,12 @@ static struct h1_worker *hw_of(struct ch_conn *c)
 
 static void run(struct h1_conn *hc);
 
-/* Request objects: pooled per worker, since each holds header slots and arena storage. */
-enum { ARENA_INLINE = 4096 };
+/* Request objects: pooled per worker, since each holds header slots and arena storage.
+ *
+ * Requests that wait on a database are many at once (one per connection), so the cache grows
+ * to what the load needs rather than to a fixed size: a fixed size below the number of
+ * requests in flight meant a calloc and free of 7 KiB per request (see util/decay.h). */
+enum { ARENA_INLINE = 4096, MIN_CACHED_REQUESTS = 64, MAX_CACHED_REQUESTS = 4096 };
 
 static struct ch_request *req_get(struct ch_worker *w)
 {
@@ -67,9 +73,10 @@ static struct ch_request *req_get(struct ch_worker *w)
     struct ch_request *r = hw->free_reqs;
     if (r) {
         hw->free_reqs = r->_next;
-        hw->nfree--;
+        ch_decay_took(&hw->nfree_decay, --hw->nfree);
         return r;
     }
+    ch_decay_took(&hw->nfree_decay, 0);
     size_t nh = hw->limits.max_headers;
     r = calloc(1, sizeof(*r) + ARENA_INLINE + nh * sizeof(struct ch_header));
     if (!r) return NULL;
@@ -80,6 +87,13 @@ static struct ch_request *req_get(struct ch_worker *w)
     return r;
 }
 
+static void req_free(struct ch_request *r)
+{
+    ch_arena_cleanup(&r->arena);
+    ch_buf_cleanup(&r->res.body);
+    free(r);
+}
+
 static void req_put(struct ch_worker *w, struct ch_request *r)
 {
     struct h1_worker *hw = w->proto_data;
@@ -87,14 +101,24 @@ static void req_put(struct ch_worker *w, struct ch_request *r)
     /* A large response body is not worth keeping for the next request. */
     if (r->res.body.cap > 64 * 1024) ch_buf_cleanup(&r->res.body);
     if (hw->nfree >= MAX_CACHED_REQUESTS) {
-        ch_arena_cleanup(&r->arena);
-        ch_buf_cleanup(&r->res.body);
-        free(r);
+        req_free(r);
         return;
     }
     r->_next = hw->free_reqs;
     hw->free_reqs = r;
     hw->nfree++;
+}
+
+static void h1_worker_tick(struct ch_worker *w)
+{
+    struct h1_worker *hw = w->proto_data;
+    size_t n = ch_decay_tick(&hw->nfree_decay, hw->nfree, MIN_CACHED_REQUESTS, CH_TRIM_TICKS);
+    for (; n; n--) {
+        struct ch_request *r = hw->free_reqs;
+        hw->free_reqs = r->_next;
+        hw->nfree--;
+        req_free(r);
+    }
 }
 
 static void close_now(struct h1_conn *hc)
@@ -552,9 +576,7 @@ static void h1_worker_cleanup(struct ch_worker *w)
     while (hw->free_reqs) {
         struct ch_request *r = hw->free_reqs;
         hw->free_reqs = r->_next;
-        ch_arena_cleanup(&r->arena);
-        ch_buf_cleanup(&r->res.body);
-        free(r);
+        req_free(r);
     }
     free(hw->scratch);
     free(hw);
@@ -568,5 +590,6 @@ const struct ch_proto ch_h1_proto = {
     .on_open = h1_open,
     .on_event = h1_event,
     .on_tick = h1_tick,
+    .worker_tick = h1_worker_tick,
     .on_shutdown = h1_shutdown,
 };

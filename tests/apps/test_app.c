@@ -16,12 +16,13 @@ static int silent(struct ch_request *req)
 }
 
 /* Held requests wait here until /release (use WORKERS=1 so both land on one worker). */
-static struct ch_request *held[64];
+enum { MAX_HELD = 256 };
+static struct ch_request *held[MAX_HELD];
 static int nheld;
 
 static int hold(struct ch_request *req)
 {
-    if (nheld == 64) return ch_error(req, CH_ERR_SERVICE_UNAVAILABLE, "too many held");
+    if (nheld == MAX_HELD) return ch_error(req, CH_ERR_SERVICE_UNAVAILABLE, "too many held");
     ch_request_hold(req);
     held[nheld++] = req;
     return 0;
@@ -38,6 +39,13 @@ static int release(struct ch_request *req)
     }
     struct ch_json_writer *w = ch_json_ok(req);
     ch_json_int(w, n);
+    return ch_respond(req, 200);
+}
+
+static int count_held(struct ch_request *req)
+{
+    struct ch_json_writer *w = ch_json_ok(req);
+    ch_json_int(w, nheld);
     return ch_respond(req, 200);
 }
 
@@ -83,6 +91,7 @@ int main(int argc, char **argv)
     ch_get(app, "/silent", silent);
     ch_get(app, "/hold", hold);
     ch_get(app, "/release", release);
+    ch_get(app, "/held", count_held);
     struct ch_group *g = ch_group_new(app, "/g");
     ch_group_use(g, (struct ch_middleware){"g2", order_before, order_after, "group", NULL});
     ch_group_use(g, (struct ch_middleware){"stop", stop_early, NULL, NULL, NULL});
