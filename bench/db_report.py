@@ -31,24 +31,30 @@ def main():
 
     pg = med("pgbench", "req_s") if "pgbench" in by else None
     out = ["# Database benchmark", "", subtitle, "",
-           "| test | req/s (median) | p99 ms | server CPU-s per M req | errors | runs (req/s) |",
-           "| --- | ---: | ---: | ---: | ---: | --- |"]
+           "| test | req/s (median) | p99 ms | chopin CPU-s per M req | PostgreSQL CPU-s per M req"
+           " | errors | runs (req/s) |",
+           "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
     chart = []
     for t in order:
         rps = med(t, "req_s")
         p99 = med(t, "p99_ms")
         cpu = med(t, "cpu_s_per_M")
+        pgcpu = med(t, "pg_cpu_s_per_M") if "pg_cpu_s_per_M" in by[t][0] else None
         errs = sum(int(r["errors"] or 0) for r in by[t])
         runs = ", ".join("%.0f" % float(r["req_s"]) for r in by[t])
         lat = ("%.2f" % p99) if p99 is not None else "-"
         if t == "pgbench":
             lat += " (avg)"
-        out.append("| %s | %s | %s | %s | %s | %s |" % (
+        out.append("| %s | %s | %s | %s | %s | %s | %s |" % (
             LABELS.get(t, t), "{:,.0f}".format(rps), lat,
-            "-" if cpu is None else "%.2f" % cpu, errs if t != "pgbench" else "-", runs))
+            "-" if cpu is None else "%.2f" % cpu, "-" if pgcpu is None else "%.2f" % pgcpu,
+            errs if t != "pgbench" else "-", runs))
         chart.append((LABELS.get(t, t).split("?")[0].split(" (")[0], rps))
     if pg and "db" in by:
-        out += ["", "**/db over HTTP / pgbench: %.2fx** (medians of the same run)" % (med("db", "req_s") / pg)]
+        pgb = {r["run"]: float(r["req_s"]) for r in by["pgbench"]}
+        rounds = ["%.2f" % (float(r["req_s"]) / pgb[r["run"]]) for r in by["db"] if pgb.get(r["run"])]
+        out += ["", "**/db over HTTP / pgbench: %.2fx** (medians of the same run; each round, /db then"
+                " pgbench back to back: %s)" % (med("db", "req_s") / pg, ", ".join(rounds))]
     errors = sum(int(r["errors"] or 0) for t in order if t != "pgbench" for r in by[t])
     if errors:
         out += ["", "WARNING: %d socket errors or non-2xx responses; these figures are not valid." % errors]
