@@ -13,10 +13,12 @@ struct ch_middleware ch_mw_request_id(void);
  * bytes and duration. Silent when ENVIRONMENT=production. */
 struct ch_middleware ch_mw_access_log(void);
 
-/* CORS. `origins` is a comma-separated list of allowed origins, or NULL/""/"*" for any
- * (permissive: Access-Control-Allow-Origin: *). Preflight requests (OPTIONS with
+/* CORS. `origins` is a comma-separated list of allowed origins ("https://a.example,
+ * https://b.example"), or "" or "*" for any (Access-Control-Allow-Origin: *); NULL follows the
+ * app's CORS_ORIGINS setting, which defaults to any. Preflight requests (OPTIONS with
  * Access-Control-Request-Method) are answered 204 with the allowed methods and headers; a
- * disallowed origin gets no CORS headers. The string is copied. */
+ * disallowed origin gets no CORS headers. The string is copied; should that copy fail, no
+ * origin is allowed. */
 struct ch_middleware ch_mw_cors(const char *origins);
 
 /* Turns a handler failure (a non-zero return without an answer) into the 500 envelope and logs

@@ -115,12 +115,16 @@ def cors_permissive_and_preflight():
 
 @case
 def cors_configured_origins():
-    with Server(env={"CORS_ORIGINS": "https://a.example, https://b.example"}) as s:
-        r = get(s, "/json", headers={"Origin": "https://b.example"})
-        eq(r.header("Access-Control-Allow-Origin"), "https://b.example")
-        eq(r.header("Vary"), "Origin")
-        r = get(s, "/json", headers={"Origin": "https://evil.example"})
-        eq(r.header("Access-Control-Allow-Origin"), None)
+    with Server(env={"CORS_ORIGINS": "https://a.example, https://b.example ,https://c.example"}) as s:
+        for allowed in ("https://a.example", "https://b.example", "https://c.example"):
+            r = get(s, "/json", headers={"Origin": allowed})
+            eq(r.header("Access-Control-Allow-Origin"), allowed)
+            eq(r.header("Vary"), "Origin")
+        # Prefixes, extensions and empty values of allowed entries are not allowed.
+        for denied in ("https://evil.example", "https://a.exampl", "https://a.example.evil", "",
+                       "https://b.example ,https://c.example"):
+            r = get(s, "/json", headers={"Origin": denied})
+            eq(r.header("Access-Control-Allow-Origin"), None, "Origin %r" % denied)
         c = s.connect()
         r = c.request("OPTIONS", "/api/notes", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
         eq(r.status, 204)

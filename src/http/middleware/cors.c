@@ -1,5 +1,4 @@
 /* CORS: permissive by default, or a list of allowed origins; preflights answered here. */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,55 +6,47 @@
 #include "chopin/respond.h"
 #include "http/app.h"
 
+/* The allowed origins, as given: comma-separated, spaces around entries allowed. */
 struct cors {
-    int any;
-    char *origins; /* ",a,b," so a lookup is one strstr of ",origin," */
+    const char *origins; /* `copy`, or the list of deny_all */
+    char copy[];
 };
 
-static const struct cors *config_of(void *arg, struct ch_request *req)
+/* Should an allocation fail at registration, the middleware allows no origin: failing closed. */
+static const struct cors deny_all = {","};
+
+/* The list in force: the registered one, or the app's CORS_ORIGINS (NULL at registration). */
+static const char *origins_of(void *arg, const struct ch_request *req)
 {
-    static const struct cors fallback = {1, NULL};
-    /* A NULL list means "follow CORS_ORIGINS", which is only known once the app is configured;
-     * it is read per request from the configuration then. */
-    if (arg) return arg;
-    (void)req;
-    return &fallback;
+    const struct cors *c = arg;
+    return c ? c->origins : ch__app_of(req)->cfg.cors_origins;
 }
 
-static int origin_allowed(const struct cors *c, const struct ch_request *req, struct ch_str origin)
+static int any_origin(const char *list)
 {
-    const char *list = c->origins;
-    char env_list[1100];
-    if (!c->origins) {
-        const char *cfg = ch__app_of(req)->cfg.cors_origins;
-        if (!cfg[0] || !strcmp(cfg, "*")) return 1;
-        snprintf(env_list, sizeof(env_list), ",%s,", cfg);
-        list = env_list;
-    } else if (c->any) {
-        return 1;
-    }
-    for (const char *p = list; (p = strchr(p, ',')) != NULL; p++) {
-        const char *end = strchr(p + 1, ',');
-        if (!end) break;
-        /* Entries may carry spaces around them: ", https://a.example ,". */
-        const char *s = p + 1, *e = end;
+    return !list[0] || !strcmp(list, "*");
+}
+
+/* Whether `list` names `origin`, comparing entry by entry in place (no copy per request). */
+static int origin_allowed(const char *list, struct ch_str origin)
+{
+    if (any_origin(list)) return 1;
+    if (origin.len == 0) return 0;
+    for (const char *p = list;; p++) {
+        const char *end = strchr(p, ',');
+        if (!end) end = p + strlen(p);
+        const char *s = p, *e = end;
         while (s < e && *s == ' ') s++;
         while (e > s && e[-1] == ' ') e--;
         if ((size_t)(e - s) == origin.len && memcmp(s, origin.ptr, origin.len) == 0) return 1;
+        if (!*end) return 0;
+        p = end;
     }
-    return 0;
 }
 
-static int any_origin(const struct cors *c, const struct ch_request *req)
+static void allow_origin(struct ch_request *req, const char *list, struct ch_str origin)
 {
-    if (c->origins) return c->any;
-    const char *cfg = ch__app_of(req)->cfg.cors_origins;
-    return !cfg[0] || !strcmp(cfg, "*");
-}
-
-static void allow_origin(struct ch_request *req, const struct cors *c, struct ch_str origin)
-{
-    if (any_origin(c, req)) {
+    if (any_origin(list)) {
         ch_res_header(req, CH_STR("Access-Control-Allow-Origin"), CH_STR("*"));
     } else {
         ch_res_header(req, CH_STR("Access-Control-Allow-Origin"), origin);
@@ -65,13 +56,13 @@ static void allow_origin(struct ch_request *req, const struct cors *c, struct ch
 
 static int before(struct ch_request *req, void *arg)
 {
-    const struct cors *c = config_of(arg, req);
+    const char *list = origins_of(arg, req);
     struct ch_str origin = ch_header(req, "Origin");
     struct ch_str want = ch_header(req, "Access-Control-Request-Method");
     if (req->method != CH_OPTIONS || !origin.ptr || !want.ptr) return 0;
     /* A preflight: answered here, whatever the route. */
-    if (origin_allowed(c, req, origin)) {
-        allow_origin(req, c, origin);
+    if (origin_allowed(list, origin)) {
+        allow_origin(req, list, origin);
         ch_res_header(req, CH_STR("Access-Control-Allow-Methods"),
                       CH_STR("GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"));
         struct ch_str hdrs = ch_header(req, "Access-Control-Request-Headers");
@@ -85,39 +76,31 @@ static int before(struct ch_request *req, void *arg)
 
 static void after(struct ch_request *req, void *arg)
 {
-    const struct cors *c = config_of(arg, req);
     struct ch_str origin = ch_header(req, "Origin");
     if (!origin.ptr || ch_res_find_header(req, "Access-Control-Allow-Origin")) return;
-    if (!origin_allowed(c, req, origin)) return;
-    allow_origin(req, c, origin);
+    const char *list = origins_of(arg, req);
+    if (!origin_allowed(list, origin)) return;
+    allow_origin(req, list, origin);
     ch_res_header(req, CH_STR("Access-Control-Expose-Headers"), CH_STR("x-request-id"));
 }
 
 static void cors_free(void *arg)
 {
-    struct cors *c = arg;
-    if (c) free(c->origins);
-    free(c);
+    if (arg != &deny_all) free(arg);
 }
 
 struct ch_middleware ch_mw_cors(const char *origins)
 {
     struct cors *c = NULL;
     if (origins) {
-        /* Allocated once per registration and kept for the life of the process. */
-        c = calloc(1, sizeof(*c));
+        /* Copied once per registration and kept for the life of the app. */
+        size_t n = strlen(origins);
+        c = malloc(sizeof(*c) + n + 1);
         if (c) {
-            c->any = !origins[0] || !strcmp(origins, "*");
-            size_t n = strlen(origins);
-            c->origins = malloc(n + 3);
-            if (c->origins) {
-                c->origins[0] = ',';
-                memcpy(c->origins + 1, origins, n);
-                c->origins[n + 1] = ',';
-                c->origins[n + 2] = '\0';
-            } else {
-                c->any = 1;
-            }
+            memcpy(c->copy, origins, n + 1);
+            c->origins = c->copy;
+        } else {
+            c = (struct cors *)&deny_all;
         }
     }
     return (struct ch_middleware){
