@@ -5,6 +5,7 @@
 #include <chopin/db.h>
 
 #include "basic.h"
+#include "health.h"
 #include "notes.h"
 #include "techempower.h"
 
@@ -33,7 +34,8 @@ int main(int argc, char **argv)
     ch_app_use_defaults(app);
     basic_register(app);
     notes_register(app);
-    if (techempower_register(app, db, err, sizeof(err)) != 0) {
+    if (techempower_register(app, db, err, sizeof(err)) != 0 ||
+        health_register(app, db, err, sizeof(err)) != 0) {
         fprintf(stderr, "chopin: %s\n", err);
         rc = 1;
     } else if (basic_render_docs(app) != 0) {

@@ -4,6 +4,8 @@
 #   tests/db/pg-test-cluster.sh start            prints CHOPIN_PG_URL=... and CHOPIN_PG_DIR=...
 #   tests/db/pg-test-cluster.sh stop DIR         stops the cluster and deletes DIR
 #   tests/db/pg-test-cluster.sh restart DIR      pg_ctl -m immediate restart (the outage test)
+#   tests/db/pg-test-cluster.sh down DIR         pg_ctl -m immediate stop, keeping the cluster
+#   tests/db/pg-test-cluster.sh up DIR           starts a cluster that is down
 #   tests/db/pg-test-cluster.sh status DIR
 #
 # The output of `start` is meant for eval:  eval "$(tests/db/pg-test-cluster.sh start)"
@@ -83,12 +85,21 @@ restart)
     port=$(cat "$dir/port")
     ctl "$dir" -w -t 30 -m immediate -o "$(server_opts "$dir" "$port")" restart >/dev/null
     ;;
+down)
+    dir=${2:?usage: down DIR}
+    ctl "$dir" -m immediate stop >/dev/null
+    ;;
+up)
+    dir=${2:?usage: up DIR}
+    port=$(cat "$dir/port")
+    ctl "$dir" -w -t 30 -o "$(server_opts "$dir" "$port")" start >/dev/null
+    ;;
 status)
     dir=${2:?usage: status DIR}
     ctl "$dir" status
     ;;
 *)
-    echo "usage: $0 start | stop DIR | restart DIR | status DIR" >&2
+    echo "usage: $0 start | stop DIR | restart DIR | down DIR | up DIR | status DIR" >&2
     exit 2
     ;;
 esac

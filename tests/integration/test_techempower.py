@@ -254,6 +254,57 @@ def postgres_restart_under_load():
               % (len(stats), sum(1 for _, st in stats if st == 503), first_ok - t_back))
 
 
+def cluster(cmd):
+    subprocess.run([os.path.join(ROOT, "tests/db/pg-test-cluster.sh"), cmd, PG_DIR],
+                   check=True, capture_output=True)
+
+
+@case
+def health_reports_the_pool():
+    for b in backends():
+        with b.server(workers=2, env={"DB_POOL_SIZE": "3"}) as s:
+            c = s.connect()
+            deadline = time.time() + 5
+            while True:  # the pool's connections open in the background
+                r = c.request("GET", "/health")
+                eq(r.status, 200, b.name)
+                d = r.json()["data"]
+                if d["pool"]["ready"] == d["pool"]["connections"] or time.time() > deadline:
+                    break
+                time.sleep(0.05)
+            eq(d["status"], "ok")
+            eq(d["database"], b.name)
+            check(d["worker"] in (0, 1), "worker %r" % d["worker"])
+            # SQLite's pool is its thread pool; PostgreSQL's has DB_POOL_SIZE connections.
+            if b.name == "postgres":
+                eq(d["pool"]["connections"], 3)
+            eq(d["pool"]["ready"], d["pool"]["connections"], "%s: all connections ready" % b.name)
+
+
+@case
+def health_follows_the_database():
+    if not PG_URL:
+        check(not REQUIRE_PG, "no PostgreSQL")
+        return
+    with Backend("postgres").server(workers=1) as s:
+        c = s.connect()
+        eq(c.request("GET", "/health").status, 200)
+        cluster("down")
+        try:
+            t0 = time.time()
+            r = c.request("GET", "/health")
+            took = time.time() - t0
+            eq(r.status, 503, "health with the database down")
+            eq(r.json()["error"]["code"], "SERVICE_UNAVAILABLE")
+            check(took < 1.0, "the 503 took %.2fs" % took)
+        finally:
+            cluster("up")
+        deadline = time.time() + 5
+        while c.request("GET", "/health").status != 200:
+            check(time.time() < deadline, "/health not back to 200 within 5 s of the database")
+            time.sleep(0.05)
+
+
 @case
 def client_resets_mid_query():
     for b in backends():
