@@ -81,7 +81,7 @@ pg_stop() { [ -n "${CHOPIN_PG_DIR:-}" ] && tests/db/pg-test-cluster.sh stop "$CH
 if want release || want asan; then
     if pg_env=$(tests/db/pg-test-cluster.sh start); then
         eval "$pg_env"
-        export CHOPIN_PG_URL CHOPIN_PG_DIR
+        export CHOPIN_PG_URL CHOPIN_PG_DIR CHOPIN_PG_TLS_URL
         trap pg_stop EXIT
     else
         echo "== no PostgreSQL test cluster: database suites will fail"

@@ -13,6 +13,7 @@
  * failure, batches are refused at once with CH_EUNAVAILABLE rather than queued. */
 #include <errno.h>
 #include <netinet/in.h>
+#include <openssl/ssl.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +53,7 @@ struct conn {
     uint64_t sent_pass;          /* the pool's pass of the last send */
     int corked;                  /* TCP_CORK is on until the end of the pass */
     int nocork;                  /* not TCP (a Unix socket): never cork */
+    SSL *ssl;                    /* the TLS session when the connection uses TLS */
 };
 
 struct pool {
@@ -320,6 +322,7 @@ static void conn_fail(struct conn *c, const char *why)
     unwatch(c);
     if (c->pg) PQfinish(c->pg);
     c->pg = NULL;
+    c->ssl = NULL;
     c->gen++;
     struct ch_db_batch *b = c->head;
     c->head = c->tail = NULL;
@@ -379,6 +382,7 @@ static void conn_ready(struct conn *c)
     ch_timer_stop(p->dw->loop, &c->timer);
     append(c, &c->prep);
     c->state = C_READY;
+    c->ssl = PQsslInUse(c->pg) ? PQsslStruct(c->pg, "OpenSSL") : NULL;
     p->nready++;
     if (flushed(c) != 0) {
         conn_fail(c, PQerrorMessage(c->pg));
@@ -530,6 +534,22 @@ static int process(struct conn *c)
     return 0;
 }
 
+/* Reads what arrived. Over TLS, OpenSSL may keep decrypted bytes that libpq had no room for
+ * (a record larger than its free buffer space, which servers that send large results without
+ * their 8 KiB staging buffer produce): the socket is then no longer readable and the loop
+ * would never look again, so reading goes on while OpenSSL's buffer shrinks. */
+static int consume(struct conn *c)
+{
+    if (!PQconsumeInput(c->pg)) return -1;
+    for (int left = c->ssl ? SSL_pending(c->ssl) : 0; left > 0;) {
+        if (!PQconsumeInput(c->pg)) return -1;
+        int now = SSL_pending(c->ssl);
+        if (now >= left) break; /* libpq took nothing: its buffer is full of unparsed input */
+        left = now;
+    }
+    return 0;
+}
+
 static void on_io(struct ch_io *io, uint32_t events)
 {
     struct conn *c = conn_of_io(io);
@@ -543,7 +563,7 @@ static void on_io(struct ch_io *io, uint32_t events)
         return;
     }
     if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
-        if (!PQconsumeInput(c->pg)) {
+        if (consume(c) != 0) {
             conn_fail(c, PQerrorMessage(c->pg));
             return;
         }
@@ -635,6 +655,7 @@ void ch__pg_worker_stop(struct ch_db_worker *dw)
             unwatch(c);
             PQfinish(c->pg);
             c->pg = NULL;
+            c->ssl = NULL;
         }
         for (struct ch_db_batch *b = c->head, *next; b; b = next) {
             next = b->next;

@@ -17,6 +17,7 @@ from lib import SANITIZED, Server, case, check, eq, get, run
 
 PG_URL = os.environ.get("CHOPIN_PG_URL")
 PG_DIR = os.environ.get("CHOPIN_PG_DIR")
+PG_TLS_URL = os.environ.get("CHOPIN_PG_TLS_URL")
 REQUIRE_PG = os.environ.get("CHOPIN_REQUIRE_PG") == "1"
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -303,6 +304,39 @@ def health_follows_the_database():
         while c.request("GET", "/health").status != 200:
             check(time.time() < deadline, "/health not back to 200 within 5 s of the database")
             time.sleep(0.05)
+
+
+@case
+def tls_to_postgres():
+    """sslmode=require: every endpoint answers, under concurrent load, over TLS only."""
+    if not PG_TLS_URL:
+        check(not REQUIRE_PG, "no TLS URL for the PostgreSQL test cluster (is openssl installed?)")
+        return
+    with Server(workers=2, env={"DATABASE_URL": PG_TLS_URL, "DB_POOL_SIZE": "2"}) as s:
+        c = s.connect()
+        eq(c.request("GET", "/health").status, 200)
+        check(is_world(c.request("GET", "/db").json()), "/db over TLS")
+        # 500 rows come back as several TLS records.
+        rows = c.request("GET", "/queries?queries=500").json()
+        check(len(rows) == 500 and all(is_world(o) for o in rows), "/queries?queries=500 over TLS")
+        eq(c.request("GET", "/fortunes").status, 200)
+        eq(len(c.request("GET", "/updates?queries=20").json()), 20)
+        stop = threading.Event()
+        stats = []
+        threads = [threading.Thread(target=hammer, args=(s.port, stop, stats, path))
+                   for path in ("/db", "/queries?queries=20", "/fortunes", "/updates?queries=5") * 2]
+        for t in threads:
+            t.start()
+        time.sleep(1.5)
+        stop.set()
+        for t in threads:
+            t.join()
+        check(len(stats) > 100, "only %d requests under load" % len(stats))
+        eq(set(st for _, st in stats), {200}, "statuses under load over TLS")
+        # Every connection chopin holds is encrypted: 2 workers x 2.
+        ssl = psql("SELECT count(*), bool_and(s.ssl) FROM pg_stat_ssl s JOIN pg_stat_activity a"
+                   " USING (pid) WHERE a.usename = 'chopin' AND a.pid <> pg_backend_pid()")
+        eq(ssl, "4|t", "chopin's connections (count|all TLS)")
 
 
 @case
