@@ -44,7 +44,7 @@ struct ch_config {
     unsigned request_timeout_ms;
     unsigned shutdown_timeout_ms;
     char database_url[1024]; /* empty: the embedded SQLite file chopin.db */
-    int db_pool_size;
+    int db_pool_size; /* 0: the database layer's default (chopin/db.h) */
     char cors_origins[1024]; /* comma-separated; empty or "*": any origin */
 };
 

@@ -65,8 +65,13 @@ enum ch_db_builtin {
 
 struct ch_db_options {
     /* PostgreSQL: connections per worker. SQLite: threads of the shared query pool (capped
-     * at twice the CPUs, at least 2; one for :memory:). 0: 16. */
+     * at twice the CPUs, at least 2; one for :memory:). 0: for PostgreSQL, 16 connections in
+     * all split among `workers` (at least one each): pipelining lets one connection carry a
+     * worker's load, and a fixed number per worker would exceed the server's
+     * max_connections (100 by default) on a many-core machine; for SQLite, 16. */
     int pool_size;
+    /* How many workers will start a pool, for the default pool_size. 0: 1. */
+    int workers;
     /* PostgreSQL: batches in flight on one connection. 0: 64. */
     int pipeline_depth;
     /* Batches waiting per worker when every pipeline is full (SQLite: per worker, queued or

@@ -23,7 +23,7 @@ int main(int argc, char **argv)
     /* The database is opened (and seeded) before serving, so a bad DATABASE_URL or an
      * unreachable server stops the start with a clear message. */
     char err[512];
-    struct ch_db_options opts = {.pool_size = cfg->db_pool_size};
+    struct ch_db_options opts = {.pool_size = cfg->db_pool_size, .workers = cfg->workers};
     struct ch_db *db = ch_db_open(cfg->database_url, &opts, err, sizeof(err));
     if (!db) {
         fprintf(stderr, "chopin: database: %s\n", err);

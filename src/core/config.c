@@ -37,7 +37,7 @@ void ch_config_defaults(struct ch_config *cfg)
     cfg->send_timeout_ms = 10000;
     cfg->request_timeout_ms = 30000;
     cfg->shutdown_timeout_ms = 10000;
-    cfg->db_pool_size = 16;
+    cfg->db_pool_size = 0; /* the database layer's default, see chopin/db.h */
 }
 
 const char *ch_config_usage(void)

@@ -283,6 +283,17 @@ def health_reports_the_pool():
 
 
 @case
+def postgres_pool_size_defaults_to_16_per_instance():
+    if not PG_URL:
+        check(not REQUIRE_PG, "no PostgreSQL")
+        return
+    for workers, per_worker in ((1, 16), (2, 8), (3, 6), (32, 1)):
+        with Backend("postgres").server(workers=workers) as s:
+            d = s.connect().request("GET", "/health").json()["data"]
+            eq(d["pool"]["connections"], per_worker, "connections per worker with %d workers" % workers)
+
+
+@case
 def health_follows_the_database():
     if not PG_URL:
         check(not REQUIRE_PG, "no PostgreSQL")
