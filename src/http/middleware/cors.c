@@ -27,6 +27,14 @@ static int any_origin(const char *list)
     return !list[0] || !strcmp(list, "*");
 }
 
+/* Whether the list entry [s, e), spaces around it ignored, is `origin`. */
+static int entry_is(const char *s, const char *e, struct ch_str origin)
+{
+    while (s < e && *s == ' ') s++;
+    while (e > s && e[-1] == ' ') e--;
+    return ch_str_eq(ch_str_make(s, (size_t)(e - s)), origin);
+}
+
 /* Whether `list` names `origin`, comparing entry by entry in place (no copy per request). */
 static int origin_allowed(const char *list, struct ch_str origin)
 {
@@ -35,10 +43,7 @@ static int origin_allowed(const char *list, struct ch_str origin)
     for (const char *p = list;; p++) {
         const char *end = strchr(p, ',');
         if (!end) end = p + strlen(p);
-        const char *s = p, *e = end;
-        while (s < e && *s == ' ') s++;
-        while (e > s && e[-1] == ' ') e--;
-        if ((size_t)(e - s) == origin.len && memcmp(s, origin.ptr, origin.len) == 0) return 1;
+        if (entry_is(p, end, origin)) return 1;
         if (!*end) return 0;
         p = end;
     }
