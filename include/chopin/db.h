@@ -22,6 +22,13 @@
  * report "aborted"), without affecting any other batch. On PostgreSQL the batch is pipelined
  * with one Sync, and many batches are in flight on each connection at once.
  *
+ * Two consequences of pipelining to keep in mind. A batch that waits (a row lock held by
+ * another request's batch, a long scan) delays the batches queued behind it on the same
+ * connection, though new batches go to the least busy connections; keep slow statements out
+ * of hot paths, or give the pool more connections. And there is no transaction spanning
+ * several batches: logic between statements (read, decide, write) belongs in the SQL of one
+ * batch (UPDATE ... WHERE ... RETURNING, INSERT ... ON CONFLICT), which is atomic as a whole.
+ *
  * Every callback of a submitted batch runs exactly once, on the worker's thread, never from
  * inside ch_db_batch_submit(): first each query's result callback, in order, then the batch's
  * done callback. When the database is down, the pool's queue is full or the worker stops,
