@@ -18,7 +18,9 @@ struct ch_middleware ch_mw_access_log(void);
  * app's CORS_ORIGINS setting, which defaults to any. Preflight requests (OPTIONS with
  * Access-Control-Request-Method) are answered 204 with the allowed methods and headers; a
  * disallowed origin gets no CORS headers. The string is copied; should that copy fail, no
- * origin is allowed. */
+ * origin is allowed. CORS is app-wide: ch_app_use_defaults() already registers it (following
+ * CORS_ORIGINS), and a second registration on a group cannot narrow it, since the app-wide
+ * one answers preflights first and allows what the group's refused. */
 struct ch_middleware ch_mw_cors(const char *origins);
 
 /* Turns a handler failure (a non-zero return without an answer) into the 500 envelope and logs
