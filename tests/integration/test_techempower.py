@@ -2,6 +2,7 @@
 PostgreSQL (CHOPIN_PG_URL, started by tests/run.sh): output shapes, query clamping, rows really
 updated, fortunes escaping and order, queries actually executed, an outage and recovery, and
 clients that reset mid-query."""
+import contextlib
 import html
 import os
 import re
@@ -221,6 +222,29 @@ def hammer(port, stop, stats, path="/db"):
             time.sleep(0.01)
 
 
+@contextlib.contextmanager
+def hammering(port, paths):
+    """One hammer() client per path for as long as the block runs; yields their (time, status)
+    list, complete once the block has ended."""
+    stop = threading.Event()
+    stats = []
+    threads = [threading.Thread(target=hammer, args=(port, stop, stats, path)) for path in paths]
+    for t in threads:
+        t.start()
+    try:
+        yield stats
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+
+
+def cluster(cmd):
+    """tests/db/pg-test-cluster.sh CMD on the test cluster (restart, down, up)."""
+    subprocess.run([os.path.join(ROOT, "tests/db/pg-test-cluster.sh"), cmd, PG_DIR],
+                   check=True, capture_output=True)
+
+
 @case
 def postgres_restart_under_load():
     if not PG_URL:
@@ -228,20 +252,12 @@ def postgres_restart_under_load():
         return
     b = Backend("postgres")
     with b.server(workers=2) as s:
-        stop = threading.Event()
-        stats = []
-        threads = [threading.Thread(target=hammer, args=(s.port, stop, stats)) for _ in range(8)]
-        for t in threads:
-            t.start()
-        time.sleep(1.0)
-        t_restart = time.time()
-        subprocess.run([os.path.join(ROOT, "tests/db/pg-test-cluster.sh"), "restart", PG_DIR],
-                       check=True, capture_output=True)
-        t_back = time.time()
-        time.sleep(6.0)
-        stop.set()
-        for t in threads:
-            t.join()
+        with hammering(s.port, ["/db"] * 8) as stats:
+            time.sleep(1.0)
+            t_restart = time.time()
+            cluster("restart")
+            t_back = time.time()
+            time.sleep(6.0)
         during = [st for ts, st in stats if t_restart <= ts <= t_back]
         statuses = set(st for _, st in stats)
         check("hung" not in statuses, "a request hung")
@@ -253,11 +269,6 @@ def postgres_restart_under_load():
         check(first_ok is not None, "never recovered")
         print("    restart: %d requests, %d x 503, first 200 %.2fs after the server was back"
               % (len(stats), sum(1 for _, st in stats if st == 503), first_ok - t_back))
-
-
-def cluster(cmd):
-    subprocess.run([os.path.join(ROOT, "tests/db/pg-test-cluster.sh"), cmd, PG_DIR],
-                   check=True, capture_output=True)
 
 
 @case
@@ -332,16 +343,9 @@ def tls_to_postgres():
         check(len(rows) == 500 and all(is_world(o) for o in rows), "/queries?queries=500 over TLS")
         eq(c.request("GET", "/fortunes").status, 200)
         eq(len(c.request("GET", "/updates?queries=20").json()), 20)
-        stop = threading.Event()
-        stats = []
-        threads = [threading.Thread(target=hammer, args=(s.port, stop, stats, path))
-                   for path in ("/db", "/queries?queries=20", "/fortunes", "/updates?queries=5") * 2]
-        for t in threads:
-            t.start()
-        time.sleep(1.5)
-        stop.set()
-        for t in threads:
-            t.join()
+        paths = ["/db", "/queries?queries=20", "/fortunes", "/updates?queries=5"] * 2
+        with hammering(s.port, paths) as stats:
+            time.sleep(1.5)
         check(len(stats) > 100, "only %d requests under load" % len(stats))
         eq(set(st for _, st in stats), {200}, "statuses under load over TLS")
         # Every connection chopin holds is encrypted: 2 workers x 2.
