@@ -53,7 +53,6 @@ struct conn {
     uint64_t sent_pass;          /* the pool's pass of the last send */
     int corked;                  /* TCP_CORK is on until the end of the pass */
     int nocork;                  /* not TCP (a Unix socket): never cork */
-    SSL *ssl;                    /* the TLS session when the connection uses TLS */
 };
 
 struct pool {
@@ -322,7 +321,6 @@ static void conn_fail(struct conn *c, const char *why)
     unwatch(c);
     if (c->pg) PQfinish(c->pg);
     c->pg = NULL;
-    c->ssl = NULL;
     c->gen++;
     struct ch_db_batch *b = c->head;
     c->head = c->tail = NULL;
@@ -382,7 +380,6 @@ static void conn_ready(struct conn *c)
     ch_timer_stop(p->dw->loop, &c->timer);
     append(c, &c->prep);
     c->state = C_READY;
-    c->ssl = PQsslInUse(c->pg) ? PQsslStruct(c->pg, "OpenSSL") : NULL;
     p->nready++;
     if (flushed(c) != 0) {
         conn_fail(c, PQerrorMessage(c->pg));
@@ -541,9 +538,10 @@ static int process(struct conn *c)
 static int consume(struct conn *c)
 {
     if (!PQconsumeInput(c->pg)) return -1;
-    for (int left = c->ssl ? SSL_pending(c->ssl) : 0; left > 0;) {
+    SSL *ssl = PQsslInUse(c->pg) ? PQsslStruct(c->pg, "OpenSSL") : NULL;
+    for (int left = ssl ? SSL_pending(ssl) : 0; left > 0;) {
         if (!PQconsumeInput(c->pg)) return -1;
-        int now = SSL_pending(c->ssl);
+        int now = SSL_pending(ssl);
         if (now >= left) break; /* libpq took nothing: its buffer is full of unparsed input */
         left = now;
     }
@@ -655,7 +653,6 @@ void ch__pg_worker_stop(struct ch_db_worker *dw)
             unwatch(c);
             PQfinish(c->pg);
             c->pg = NULL;
-            c->ssl = NULL;
         }
         for (struct ch_db_batch *b = c->head, *next; b; b = next) {
             next = b->next;
