@@ -108,13 +108,13 @@ wrk_run() {
   p1=$(pg_cpu_ticks)
   [ -z "$run" ] && return 0
   n=$(awk '/requests in/ { print $1 }' "$raw")
-  awk -v t="$test" -v r="$run" -v dc=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v pg="$(per_million "$p0" "$p1" "${n:-0}")" '
+  awk -v t="$test" -v r="$run" -v cpu="$(per_million "$c0" "$c1" "${n:-0}")" \
+    -v pg="$(per_million "$p0" "$p1" "${n:-0}")" '
     /^Requests\/sec:/ { rps = $2 }
-    /requests in/ { n = $1 }
     /^BENCH / { for (i = 2; i <= NF; i++) if ($i ~ /^p99_us=/) { sub(/p99_us=/, "", $i); p99 = $i / 1000 } }
     /Socket errors:/ { gsub(/,/, ""); e += $4 + $6 + $8 + $10 }
     /Non-2xx/ { e += $NF }
-    END { printf "%s\t%s\t%.0f\t%.2f\t%d\t%.2f\t%s\n", t, r, rps, p99, e, n ? dc / hz / n * 1e6 : 0, pg }' \
+    END { printf "%s\t%s\t%.0f\t%.2f\t%d\t%s\t%s\n", t, r, rps, p99, e, cpu == "" ? "0.00" : cpu, pg }' \
     "$raw" >>"$TSV"
 }
 
