@@ -125,7 +125,7 @@ struct ch_db *ch_db_open(const char *url, const struct ch_db_options *opts, char
     if (opts) db->opt = *opts;
     if (db->opt.pool_size <= 0) {
         int workers = db->opt.workers > 0 ? db->opt.workers : 1;
-        db->opt.pool_size = drv == &ch__db_pg_driver ? (16 + workers - 1) / workers : 16;
+        db->opt.pool_size = drv->pool_per_worker ? (16 + workers - 1) / workers : 16;
     }
     if (db->opt.pool_size > 1024) db->opt.pool_size = 1024;
     if (db->opt.pipeline_depth <= 0) db->opt.pipeline_depth = 64;

@@ -74,6 +74,7 @@ struct ch_db_result {
 
 struct ch__db_driver {
     const char *name;
+    int pool_per_worker; /* pool_size counts connections of each worker, not of the process */
     /* Startup, main thread: connect, create schema and seed, keep what stmt_check needs. */
     int (*open)(struct ch_db *db, const char *target, char *err, size_t errlen);
     /* Startup: validates st->sql and fills nparams/ptypes/readonly. */

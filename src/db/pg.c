@@ -583,6 +583,7 @@ static struct ch_str pg_get_text(const struct ch_db_result *r, int row, int col)
 
 const struct ch__db_driver ch__db_pg_driver = {
     .name = "postgres",
+    .pool_per_worker = 1,
     .open = pg_open,
     .stmt_check = pg_stmt_check,
     .seal = pg_seal,
