@@ -6,20 +6,15 @@
 #include "chopin/respond.h"
 #include "http/app.h"
 
-/* The allowed origins, as given: comma-separated, spaces around entries allowed. */
-struct cors {
-    const char *origins; /* `copy`, or the list of deny_all */
-    char copy[];
-};
+/* The middleware's argument is its list of allowed origins, as given (comma-separated, spaces
+ * around entries allowed): a copy made at registration, or NULL to follow CORS_ORIGINS.
+ * Should the copy fail, the list is deny_all, which names no origin: failing closed. */
+static const char deny_all[] = ",";
 
-/* Should an allocation fail at registration, the middleware allows no origin: failing closed. */
-static const struct cors deny_all = {","};
-
-/* The list in force: the registered one, or the app's CORS_ORIGINS (NULL at registration). */
+/* The list in force: the registered one, or the app's CORS_ORIGINS. */
 static const char *origins_of(void *arg, const struct ch_request *req)
 {
-    const struct cors *c = arg;
-    return c ? c->origins : ch__app_of(req)->cfg.cors_origins;
+    return arg ? arg : ch__app_of(req)->cfg.cors_origins;
 }
 
 static int any_origin(const char *list)
@@ -91,23 +86,17 @@ static void after(struct ch_request *req, void *arg)
 
 static void cors_free(void *arg)
 {
-    if (arg != &deny_all) free(arg);
+    if (arg != deny_all) free(arg);
 }
 
 struct ch_middleware ch_mw_cors(const char *origins)
 {
-    struct cors *c = NULL;
+    const char *list = NULL;
     if (origins) {
         /* Copied once per registration and kept for the life of the app. */
-        size_t n = strlen(origins);
-        c = malloc(sizeof(*c) + n + 1);
-        if (c) {
-            memcpy(c->copy, origins, n + 1);
-            c->origins = c->copy;
-        } else {
-            c = (struct cors *)&deny_all;
-        }
+        list = strdup(origins);
+        if (!list) list = deny_all;
     }
-    return (struct ch_middleware){
-        .name = "cors", .before = before, .after = after, .arg = c, .cleanup = cors_free};
+    return (struct ch_middleware){.name = "cors", .before = before, .after = after,
+                                  .arg = (void *)list, .cleanup = cors_free};
 }
