@@ -43,8 +43,9 @@ ifeq ($(WERROR),1)
 endif
 CFLAGS   ?= $(OPT) -std=c11 $(WARN) -MMD -MP
 
-LIB_SRC  := $(wildcard src/util/*.c src/core/*.c src/http/*.c src/http/*/*.c src/json/*.c src/db/*.c)
-APP_SRC  := $(wildcard src/app/*.c)
+LIB_SRC  := $(wildcard src/util/*.c src/core/*.c src/http/*.c src/framework/*.c \
+            src/framework/*/*.c src/json/*.c src/db/*.c)
+APP_SRC  := $(wildcard app/*.c)
 UNIT_SRC := $(wildcard tests/unit/*.c tests/unit/*/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(O)/obj/%.o)
 APP_OBJ  := $(APP_SRC:%.c=$(O)/obj/%.o)
@@ -62,6 +63,9 @@ $(O)/obj/%.o: %.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
+# The chopin binary's own code sees only the public headers, as any application does.
+$(APP_OBJ): CPPFLAGS := -Iinclude -D_GNU_SOURCE -DCH_VERSION='"$(VERSION)"'
+
 $(O)/libchopin.a: $(LIB_OBJ)
 	@rm -f $@
 	@$(if $(Q),echo "  AR      $@")
@@ -76,7 +80,7 @@ $(O)/unit-tests: $(UNIT_OBJ) $(O)/libchopin.a
 	$(Q)$(CC) $(CFLAGS) $(LDOPT) -o $@ $(UNIT_OBJ) $(O)/libchopin.a $(LDLIBS)
 
 # Programs built on the public library only (-Iinclude, libchopin.a): what a user does.
-$(O)/examples/notes: examples/notes.c src/app/notes.c $(O)/libchopin.a
+$(O)/examples/notes: examples/notes.c app/notes.c $(O)/libchopin.a
 	@mkdir -p $(dir $@)
 	$(CC) -Iinclude $(CFLAGS) $(LDOPT) -o $@ $(filter %.c,$^) $(O)/libchopin.a $(LDLIBS)
 

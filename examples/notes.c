@@ -2,7 +2,7 @@
  *   make build/examples/notes && ./build/examples/notes --port 8080 */
 #include <chopin/chopin.h>
 
-#include "../src/app/notes.h"
+#include "../app/notes.h"
 
 int main(int argc, char **argv)
 {

@@ -19,8 +19,8 @@
 
 #include "util/asan.h"
 
-#define POISON   CH_POISON
-#define UNPOISON CH_UNPOISON
+#define POISON   CH__POISON
+#define UNPOISON CH__UNPOISON
 
 #define FAIL(...)                                 \
     do {                                          \

@@ -21,8 +21,8 @@
 
 #include "util/asan.h"
 
-#define POISON   CH_POISON
-#define UNPOISON CH_UNPOISON
+#define POISON   CH__POISON
+#define UNPOISON CH__UNPOISON
 
 enum { MAX_HEADERS = 24 };
 

@@ -4,7 +4,7 @@
 #
 #   make lint
 
-LINT_DIRS := $(wildcard src fuzz tests/unit examples)
+LINT_DIRS := $(wildcard src app fuzz tests/unit examples)
 CPPCHECK_FLAGS := -q -j2 --std=c11 --enable=warning,style,performance,portability \
     --inline-suppr --suppressions-list=mk/cppcheck.supp --error-exitcode=1 \
     -D_GNU_SOURCE -DCH_VERSION='"lint"' -Iinclude -Isrc \

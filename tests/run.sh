@@ -65,7 +65,7 @@ lint() {
     out=$(make -s lint 2>&1)
     rc=$?
     echo "$out"
-    files=$(find src fuzz tests/unit -name '*.c' | wc -l)
+    files=$(find src app fuzz tests/unit -name '*.c' | wc -l)
     bad=0
     if [ "$rc" -ne 0 ]; then
         bad=$(echo "$out" | grep -oE '^[^: ]+\.[ch]:[0-9]+: ' | cut -d: -f1 | sort -u | wc -l)

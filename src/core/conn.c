@@ -7,23 +7,23 @@
 #include "core/conn.h"
 #include "core/worker.h"
 
-static int take_block(struct ch_conn *c, struct ch_buf *b)
+static int take_block(struct ch__conn *c, struct ch_buf *b)
 {
-    b->ptr = ch_worker_block_get(c->worker);
+    b->ptr = ch__worker_block_get(c->worker);
     if (!b->ptr) return CH_ENOMEM;
-    b->cap = CH_BLOCK_SIZE;
+    b->cap = CH__BLOCK_SIZE;
     b->len = 0;
     return 0;
 }
 
-static void give_back(struct ch_conn *c, struct ch_buf *b)
+static void give_back(struct ch__conn *c, struct ch_buf *b)
 {
-    if (b->ptr) ch_worker_block_put(c->worker, b->ptr, b->cap);
+    if (b->ptr) ch__worker_block_put(c->worker, b->ptr, b->cap);
     b->ptr = NULL;
     b->len = b->cap = 0;
 }
 
-ssize_t ch_conn_read(struct ch_conn *c, size_t limit)
+ssize_t ch__conn_read(struct ch__conn *c, size_t limit)
 {
     struct ch_buf *b = &c->rbuf;
     if (!b->ptr && take_block(c, b) != 0) return CH_ENOMEM;
@@ -46,22 +46,22 @@ ssize_t ch_conn_read(struct ch_conn *c, size_t limit)
         c->last_io = c->worker->loop.now;
         /* A short read drained the socket: with edge-triggered epoll the next arrival
          * brings a new edge, so we can skip the read that would only say EAGAIN. */
-        if ((size_t)n < room) c->flags &= ~CH_CONN_READABLE;
+        if ((size_t)n < room) c->flags &= ~CH__CONN_READABLE;
         return n;
     }
     if (n == 0) {
-        c->flags = (c->flags & ~CH_CONN_READABLE) | CH_CONN_PEER_SHUT;
+        c->flags = (c->flags & ~CH__CONN_READABLE) | CH__CONN_PEER_SHUT;
         return 0;
     }
     if (errno == EAGAIN || errno == EINTR) {
-        if (errno == EAGAIN) c->flags &= ~CH_CONN_READABLE;
+        if (errno == EAGAIN) c->flags &= ~CH__CONN_READABLE;
         return CH_INCOMPLETE;
     }
-    c->flags = (c->flags & ~CH_CONN_READABLE) | CH_CONN_PEER_SHUT;
+    c->flags = (c->flags & ~CH__CONN_READABLE) | CH__CONN_PEER_SHUT;
     return CH_EIO;
 }
 
-void ch_conn_consume(struct ch_conn *c, size_t n)
+void ch__conn_consume(struct ch__conn *c, size_t n)
 {
     struct ch_buf *b = &c->rbuf;
     if (n >= b->len) {
@@ -72,12 +72,12 @@ void ch_conn_consume(struct ch_conn *c, size_t n)
     b->len -= n;
 }
 
-int ch_conn_wbuf_prepare(struct ch_conn *c)
+int ch__conn_wbuf_prepare(struct ch__conn *c)
 {
     return c->wbuf.ptr ? 0 : take_block(c, &c->wbuf);
 }
 
-int ch_conn_flush(struct ch_conn *c)
+int ch__conn_flush(struct ch__conn *c)
 {
     struct ch_buf *b = &c->wbuf;
     while (c->wpos < b->len) {
@@ -89,7 +89,7 @@ int ch_conn_flush(struct ch_conn *c)
         }
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && errno == EAGAIN) {
-            c->flags &= ~CH_CONN_WRITABLE;
+            c->flags &= ~CH__CONN_WRITABLE;
             /* Keep what is left at the front so the buffer does not creep. */
             if (c->wpos > b->cap / 2) {
                 memmove(b->ptr, b->ptr + c->wpos, b->len - c->wpos);
@@ -105,11 +105,11 @@ int ch_conn_flush(struct ch_conn *c)
     return 0;
 }
 
-void ch_conn_close(struct ch_conn *c)
+void ch__conn_close(struct ch__conn *c)
 {
-    if (c->flags & CH_CONN_CLOSED) return;
-    c->flags |= CH_CONN_CLOSED | CH_CONN_PEER_SHUT;
-    c->flags &= ~(CH_CONN_READABLE | CH_CONN_WRITABLE);
+    if (c->flags & CH__CONN_CLOSED) return;
+    c->flags |= CH__CONN_CLOSED | CH__CONN_PEER_SHUT;
+    c->flags &= ~(CH__CONN_READABLE | CH__CONN_WRITABLE);
     /* close() also removes the descriptor from the epoll set: it is never duplicated. */
     close(c->io.fd);
     c->io.fd = -1;
@@ -118,8 +118,8 @@ void ch_conn_close(struct ch_conn *c)
     ch__worker_conn_closed(c->worker, c);
 }
 
-void ch_conn_unref(struct ch_conn *c)
+void ch__conn_unref(struct ch__conn *c)
 {
     c->refs--;
-    if (c->refs == 0 && (c->flags & CH_CONN_CLOSED)) ch__worker_conn_closed(c->worker, c);
+    if (c->refs == 0 && (c->flags & CH__CONN_CLOSED)) ch__worker_conn_closed(c->worker, c);
 }

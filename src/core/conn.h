@@ -16,17 +16,17 @@
 struct ch_worker;
 
 enum {
-    CH_CONN_READABLE = 1u << 0,  /* an input edge arrived and the socket was not drained */
-    CH_CONN_WRITABLE = 1u << 1,  /* the socket accepted our last write in full */
-    CH_CONN_PEER_SHUT = 1u << 2, /* the peer will send nothing more (FIN, RST or error) */
-    CH_CONN_CLOSED = 1u << 3,    /* our socket is closed; the struct awaits release */
-    CH_CONN_ERROR = 1u << 4,     /* the socket reported an error or a hang-up (e.g. RST) */
+    CH__CONN_READABLE = 1u << 0,  /* an input edge arrived and the socket was not drained */
+    CH__CONN_WRITABLE = 1u << 1,  /* the socket accepted our last write in full */
+    CH__CONN_PEER_SHUT = 1u << 2, /* the peer will send nothing more (FIN, RST or error) */
+    CH__CONN_CLOSED = 1u << 3,    /* our socket is closed; the struct awaits release */
+    CH__CONN_ERROR = 1u << 4,     /* the socket reported an error or a hang-up (e.g. RST) */
 };
 
-struct ch_conn {
-    struct ch_io io;
+struct ch__conn {
+    struct ch__io io;
     struct ch_worker *worker;
-    struct ch_conn *prev, *next; /* the worker's list of live (or released) connections */
+    struct ch__conn *prev, *next; /* the worker's list of live (or released) connections */
     struct ch_buf rbuf;          /* bytes read and not yet consumed by the protocol */
     struct ch_buf wbuf;          /* output; wbuf.ptr[wpos..len) is still to be sent */
     size_t wpos;
@@ -38,29 +38,29 @@ struct ch_conn {
 /* Reads into rbuf, growing it up to `limit` bytes. Returns the byte count; 0 when the peer
  * closed; CH_INCOMPLETE when nothing is available (READABLE is then cleared); CH_EBUSY when
  * rbuf already holds `limit` bytes; CH_EIO on a socket error. */
-ssize_t ch_conn_read(struct ch_conn *c, size_t limit);
+ssize_t ch__conn_read(struct ch__conn *c, size_t limit);
 
 /* Drops the first `n` bytes of rbuf; frees its storage when it becomes empty. */
-void ch_conn_consume(struct ch_conn *c, size_t n);
+void ch__conn_consume(struct ch__conn *c, size_t n);
 
 /* Makes sure wbuf has storage before the protocol appends to it. 0 or CH_ENOMEM. */
-int ch_conn_wbuf_prepare(struct ch_conn *c);
+int ch__conn_wbuf_prepare(struct ch__conn *c);
 
 /* Bytes of output still to send. */
-static inline size_t ch_conn_pending(const struct ch_conn *c)
+static inline size_t ch__conn_pending(const struct ch__conn *c)
 {
     return c->wbuf.len - c->wpos;
 }
 
 /* Writes pending output with one write(2). Returns 0 when everything is sent (wbuf storage is
  * then given back), CH_INCOMPLETE when the socket is full, CH_EIO when the peer is gone. */
-int ch_conn_flush(struct ch_conn *c);
+int ch__conn_flush(struct ch__conn *c);
 
 /* Closes the socket at once (pending output is dropped). The struct stays valid until the
  * end of the current loop batch, and while refs > 0. */
-void ch_conn_close(struct ch_conn *c);
+void ch__conn_close(struct ch__conn *c);
 
 /* Releases one reference taken by a protocol for asynchronous work. */
-void ch_conn_unref(struct ch_conn *c);
+void ch__conn_unref(struct ch__conn *c);
 
 #endif

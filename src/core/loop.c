@@ -10,23 +10,23 @@
 
 enum { MAX_EVENTS = 512 };
 
-uint64_t ch_now_ms(void)
+uint64_t ch__now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-int ch_loop_init(struct ch_loop *loop)
+int ch__loop_init(struct ch__loop *loop)
 {
     memset(loop, 0, sizeof(*loop));
     loop->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (loop->epfd < 0) return CH_EIO;
-    loop->now = ch_now_ms();
+    loop->now = ch__now_ms();
     return 0;
 }
 
-void ch_loop_cleanup(struct ch_loop *loop)
+void ch__loop_cleanup(struct ch__loop *loop)
 {
     if (loop->epfd >= 0) close(loop->epfd);
     loop->epfd = -1;
@@ -35,37 +35,37 @@ void ch_loop_cleanup(struct ch_loop *loop)
     loop->nheap = loop->capheap = 0;
 }
 
-static int ctl(struct ch_loop *loop, int op, struct ch_io *io, uint32_t events)
+static int ctl(struct ch__loop *loop, int op, struct ch__io *io, uint32_t events)
 {
     struct epoll_event ev = {.events = events, .data.ptr = io};
     return epoll_ctl(loop->epfd, op, io->fd, &ev) == 0 ? 0 : -errno;
 }
 
-int ch_loop_add(struct ch_loop *loop, struct ch_io *io, uint32_t events)
+int ch__loop_add(struct ch__loop *loop, struct ch__io *io, uint32_t events)
 {
     return ctl(loop, EPOLL_CTL_ADD, io, events);
 }
 
-int ch_loop_mod(struct ch_loop *loop, struct ch_io *io, uint32_t events)
+int ch__loop_mod(struct ch__loop *loop, struct ch__io *io, uint32_t events)
 {
     return ctl(loop, EPOLL_CTL_MOD, io, events);
 }
 
-int ch_loop_del(struct ch_loop *loop, struct ch_io *io)
+int ch__loop_del(struct ch__loop *loop, struct ch__io *io)
 {
     return ctl(loop, EPOLL_CTL_DEL, io, 0);
 }
 
 /* Heap helpers: slot = index + 1 so that 0 can mean "not armed". */
-static void place(struct ch_loop *loop, size_t i, struct ch_timer *t)
+static void place(struct ch__loop *loop, size_t i, struct ch__timer *t)
 {
     loop->heap[i] = t;
     t->slot = i + 1;
 }
 
-static void sift_up(struct ch_loop *loop, size_t i)
+static void sift_up(struct ch__loop *loop, size_t i)
 {
-    struct ch_timer *t = loop->heap[i];
+    struct ch__timer *t = loop->heap[i];
     while (i > 0) {
         size_t parent = (i - 1) / 2;
         if (loop->heap[parent]->due <= t->due) break;
@@ -75,9 +75,9 @@ static void sift_up(struct ch_loop *loop, size_t i)
     place(loop, i, t);
 }
 
-static void sift_down(struct ch_loop *loop, size_t i)
+static void sift_down(struct ch__loop *loop, size_t i)
 {
-    struct ch_timer *t = loop->heap[i];
+    struct ch__timer *t = loop->heap[i];
     for (;;) {
         size_t c = 2 * i + 1;
         if (c >= loop->nheap) break;
@@ -89,24 +89,24 @@ static void sift_down(struct ch_loop *loop, size_t i)
     place(loop, i, t);
 }
 
-void ch_timer_stop(struct ch_loop *loop, struct ch_timer *t)
+void ch__timer_stop(struct ch__loop *loop, struct ch__timer *t)
 {
     if (!t->slot) return;
     size_t i = t->slot - 1;
     t->slot = 0;
-    struct ch_timer *last = loop->heap[--loop->nheap];
+    struct ch__timer *last = loop->heap[--loop->nheap];
     if (last == t) return;
     place(loop, i, last);
     sift_down(loop, i);
     sift_up(loop, last->slot - 1);
 }
 
-int ch_timer_start(struct ch_loop *loop, struct ch_timer *t, uint64_t delay_ms, ch_timer_cb cb)
+int ch__timer_start(struct ch__loop *loop, struct ch__timer *t, uint64_t delay_ms, ch_timer_cb cb)
 {
-    ch_timer_stop(loop, t);
+    ch__timer_stop(loop, t);
     if (loop->nheap == loop->capheap) {
         size_t cap = loop->capheap ? loop->capheap * 2 : 16;
-        struct ch_timer **h = realloc(loop->heap, cap * sizeof(*h));
+        struct ch__timer **h = realloc(loop->heap, cap * sizeof(*h));
         if (!h) return CH_ENOMEM;
         loop->heap = h;
         loop->capheap = cap;
@@ -118,16 +118,16 @@ int ch_timer_start(struct ch_loop *loop, struct ch_timer *t, uint64_t delay_ms, 
     return 0;
 }
 
-static void run_timers(struct ch_loop *loop)
+static void run_timers(struct ch__loop *loop)
 {
     while (loop->nheap && loop->heap[0]->due <= loop->now) {
-        struct ch_timer *t = loop->heap[0];
-        ch_timer_stop(loop, t);
+        struct ch__timer *t = loop->heap[0];
+        ch__timer_stop(loop, t);
         t->cb(t);
     }
 }
 
-void ch_loop_run_once(struct ch_loop *loop, int max_wait_ms)
+void ch__loop_run_once(struct ch__loop *loop, int max_wait_ms)
 {
     struct epoll_event events[MAX_EVENTS];
     int timeout = max_wait_ms;
@@ -138,10 +138,10 @@ void ch_loop_run_once(struct ch_loop *loop, int max_wait_ms)
         if (timeout < 0 || wait < (uint64_t)timeout) timeout = (int)(wait > 60000 ? 60000 : wait);
     }
     int n = epoll_wait(loop->epfd, events, MAX_EVENTS, timeout);
-    loop->now = ch_now_ms();
+    loop->now = ch__now_ms();
     if (loop->after_wait) loop->after_wait(loop);
     for (int i = 0; i < n; i++) {
-        struct ch_io *io = events[i].data.ptr;
+        struct ch__io *io = events[i].data.ptr;
         io->cb(io, events[i].events);
     }
     run_timers(loop);

@@ -14,12 +14,12 @@
 #include "chopin/error.h"
 #include "core/server.h"
 #include "util/date.h"
-#include "util/log.h"
+#include "chopin/log.h"
 
 static pthread_t main_thread;
 
-void ch_server_init(struct ch_server *s, const struct ch_config *cfg,
-                    const struct ch_proto *proto, void *proto_ctx)
+void ch__server_init(struct ch__server *s, const struct ch_config *cfg,
+                    const struct ch__proto *proto, void *proto_ctx)
 {
     memset(s, 0, sizeof(*s));
     s->cfg = cfg;
@@ -81,7 +81,7 @@ static int open_listener(const struct addrinfo *ai, const struct ch_config *cfg)
 }
 
 /* Performance mode pins worker i to the i-th CPU this process may run on. */
-static void assign_cpus(struct ch_server *s)
+static void assign_cpus(struct ch__server *s)
 {
     cpu_set_t set;
     if (sched_getaffinity(0, sizeof(set), &set) != 0) return;
@@ -99,7 +99,7 @@ static void assign_cpus(struct ch_server *s)
     }
 }
 
-static int open_listeners(struct ch_server *s)
+static int open_listeners(struct ch__server *s)
 {
     struct addrinfo *ai;
     int rc = resolve(s->cfg, &ai);
@@ -127,19 +127,19 @@ static int open_listeners(struct ch_server *s)
     return rc;
 }
 
-void ch_server_stop(struct ch_server *s)
+void ch__server_stop(struct ch__server *s)
 {
     if (atomic_exchange(&s->stopping, 1) == 0) pthread_kill(main_thread, SIGTERM);
 }
 
-static void release(struct ch_server *s, int started)
+static void release(struct ch__server *s, int started)
 {
     for (int i = started; i < s->nworkers; i++) {
         struct ch_worker *w = &s->workers[i];
         if (w->own_listener && w->listen_io.fd >= 0) close(w->listen_io.fd);
         if (w->wake_io.fd > 0) close(w->wake_io.fd);
         free(w->blocks);
-        ch_loop_cleanup(&w->loop);
+        ch__loop_cleanup(&w->loop);
     }
     if (s->shared_fd >= 0) close(s->shared_fd);
     s->shared_fd = -1;
@@ -169,7 +169,7 @@ static void raise_nofile(void)
         ch_log(CH_LOG_INFO, "open-file limit: %llu", (unsigned long long)rl.rlim_cur);
 }
 
-int ch_server_run(struct ch_server *s)
+int ch__server_run(struct ch__server *s)
 {
     int rc = 0, started = 0;
     main_thread = pthread_self();
@@ -177,7 +177,7 @@ int ch_server_run(struct ch_server *s)
     s->nworkers = s->cfg->workers;
     s->workers = calloc((size_t)s->nworkers, sizeof(*s->workers));
     if (!s->workers) return CH_ENOMEM;
-    for (int i = 0; i < s->nworkers && rc == 0; i++) rc = ch_worker_init(&s->workers[i], s, i);
+    for (int i = 0; i < s->nworkers && rc == 0; i++) rc = ch__worker_init(&s->workers[i], s, i);
     if (rc == 0) rc = open_listeners(s);
     if (rc != 0) {
         release(s, 0);
@@ -191,10 +191,10 @@ int ch_server_run(struct ch_server *s)
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
-    ch_date_refresh();
+    ch__date_refresh();
 
     for (; started < s->nworkers; started++) {
-        int e = pthread_create(&s->workers[started].thread, NULL, ch_worker_main,
+        int e = pthread_create(&s->workers[started].thread, NULL, ch__worker_main,
                                &s->workers[started]);
         if (e != 0) {
             ch_log(CH_LOG_ERROR, "cannot start worker thread: %s", strerror(e));
@@ -215,11 +215,11 @@ int ch_server_run(struct ch_server *s)
     while (!atomic_load(&s->stopping)) {
         int sig = sigtimedwait(&set, NULL, &half);
         if (sig == SIGINT || sig == SIGTERM) break;
-        ch_date_refresh();
+        ch__date_refresh();
     }
     atomic_store(&s->stopping, 1);
     if (rc == 0) ch_log(CH_LOG_INFO, "shutting down: draining connections");
-    for (int i = 0; i < started; i++) ch_worker_wake(&s->workers[i]);
+    for (int i = 0; i < started; i++) ch__worker_wake(&s->workers[i]);
 
     /* Keep the Date fresh while workers drain. */
     for (int i = 0; i < started; i++) {
@@ -229,7 +229,7 @@ int ch_server_run(struct ch_server *s)
             until.tv_nsec += 500 * 1000 * 1000;
             if (until.tv_nsec >= 1000000000) until.tv_sec++, until.tv_nsec -= 1000000000;
             if (pthread_timedjoin_np(s->workers[i].thread, NULL, &until) == 0) break;
-            ch_date_refresh();
+            ch__date_refresh();
         }
     }
     if (atomic_load(&s->failed_workers)) {

@@ -8,9 +8,9 @@
 #include "chopin/config.h"
 #include "core/worker.h"
 
-struct ch_server {
+struct ch__server {
     const struct ch_config *cfg;
-    const struct ch_proto *proto;
+    const struct ch__proto *proto;
     void *proto_ctx; /* shared, read-only state of the protocol layer (e.g. the app) */
     /* Optional per-worker hooks, run on the worker's thread before it serves and after it
      * drained (e.g. to open and close database pools). init returns 0 or a CH_E* code. */
@@ -24,15 +24,15 @@ struct ch_server {
 };
 
 /* Prepares `s` for `cfg` and `proto`; nothing is opened yet. */
-void ch_server_init(struct ch_server *s, const struct ch_config *cfg,
-                    const struct ch_proto *proto, void *proto_ctx);
+void ch__server_init(struct ch__server *s, const struct ch_config *cfg,
+                    const struct ch__proto *proto, void *proto_ctx);
 
 /* Opens the listeners, starts the workers and serves until SIGINT or SIGTERM, then drains
  * within cfg->shutdown_timeout_ms. Returns 0 after a clean shutdown, or a negative CH_E* code
  * after printing why the server could not start. */
-int ch_server_run(struct ch_server *s);
+int ch__server_run(struct ch__server *s);
 
 /* Asks a running server to shut down, as SIGTERM does (for embedding and tests). */
-void ch_server_stop(struct ch_server *s);
+void ch__server_stop(struct ch__server *s);
 
 #endif

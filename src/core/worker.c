@@ -12,7 +12,7 @@
 #include "core/server.h"
 #include "core/worker.h"
 #include "util/asan.h"
-#include "util/log.h"
+#include "chopin/log.h"
 
 
 enum {
@@ -23,34 +23,34 @@ enum {
     ACCEPT_RETRY_MS = 100,
 };
 
-static struct ch_worker *worker_of_loop(struct ch_loop *l)
+static struct ch_worker *worker_of_loop(struct ch__loop *l)
 {
     return l->data;
 }
 
-void *ch_worker_block_get(struct ch_worker *w)
+void *ch__worker_block_get(struct ch_worker *w)
 {
     if (w->nblocks) {
         void *p = w->blocks[--w->nblocks];
-        ch_decay_took(&w->blocks_decay, w->nblocks);
-        CH_UNPOISON(p, CH_BLOCK_SIZE);
+        ch__decay_took(&w->blocks_decay, w->nblocks);
+        CH__UNPOISON(p, CH__BLOCK_SIZE);
         return p;
     }
-    ch_decay_took(&w->blocks_decay, 0);
-    return malloc(CH_BLOCK_SIZE);
+    ch__decay_took(&w->blocks_decay, 0);
+    return malloc(CH__BLOCK_SIZE);
 }
 
-void ch_worker_block_put(struct ch_worker *w, void *p, size_t cap)
+void ch__worker_block_put(struct ch_worker *w, void *p, size_t cap)
 {
-    if (cap == CH_BLOCK_SIZE && w->nblocks == w->capblocks && w->capblocks < MAX_CACHED_BLOCKS) {
+    if (cap == CH__BLOCK_SIZE && w->nblocks == w->capblocks && w->capblocks < MAX_CACHED_BLOCKS) {
         void **grown = realloc(w->blocks, 2 * w->capblocks * sizeof(void *));
         if (grown) {
             w->blocks = grown;
             w->capblocks *= 2;
         }
     }
-    if (cap == CH_BLOCK_SIZE && w->nblocks < w->capblocks) {
-        CH_POISON(p, CH_BLOCK_SIZE);
+    if (cap == CH__BLOCK_SIZE && w->nblocks < w->capblocks) {
+        CH__POISON(p, CH__BLOCK_SIZE);
         w->blocks[w->nblocks++] = p;
         return;
     }
@@ -59,20 +59,20 @@ void ch_worker_block_put(struct ch_worker *w, void *p, size_t cap)
 
 static void trim_blocks(struct ch_worker *w)
 {
-    size_t n = ch_decay_tick(&w->blocks_decay, w->nblocks, MIN_CACHED_BLOCKS, CH_TRIM_TICKS);
+    size_t n = ch__decay_tick(&w->blocks_decay, w->nblocks, MIN_CACHED_BLOCKS, CH__TRIM_TICKS);
     for (; n; n--) {
         void *p = w->blocks[--w->nblocks];
-        CH_UNPOISON(p, CH_BLOCK_SIZE);
+        CH__UNPOISON(p, CH__BLOCK_SIZE);
         free(p);
     }
 }
 
-static struct ch_conn *conn_alloc(struct ch_worker *w)
+static struct ch__conn *conn_alloc(struct ch_worker *w)
 {
     size_t size = w->server->proto->conn_size;
-    struct ch_conn *c = w->free_conns;
+    struct ch__conn *c = w->free_conns;
     if (c) {
-        CH_UNPOISON(c, size);
+        CH__UNPOISON(c, size);
         w->free_conns = c->next;
         w->nfree_conns--;
     } else {
@@ -83,23 +83,23 @@ static struct ch_conn *conn_alloc(struct ch_worker *w)
     return c;
 }
 
-static void conn_release(struct ch_worker *w, struct ch_conn *c)
+static void conn_release(struct ch_worker *w, struct ch__conn *c)
 {
-    if (c->rbuf.ptr) ch_worker_block_put(w, c->rbuf.ptr, c->rbuf.cap);
-    if (c->wbuf.ptr) ch_worker_block_put(w, c->wbuf.ptr, c->wbuf.cap);
+    if (c->rbuf.ptr) ch__worker_block_put(w, c->rbuf.ptr, c->rbuf.cap);
+    if (c->wbuf.ptr) ch__worker_block_put(w, c->wbuf.ptr, c->wbuf.cap);
     if (w->nfree_conns < MAX_CACHED_CONNS) {
         c->next = w->free_conns;
         w->free_conns = c;
         w->nfree_conns++;
         /* Poison all but the link, so a stale pointer to a released connection faults. */
-        CH_POISON((char *)c + sizeof(struct ch_conn), w->server->proto->conn_size -
-                                                       sizeof(struct ch_conn));
+        CH__POISON((char *)c + sizeof(struct ch__conn), w->server->proto->conn_size -
+                                                       sizeof(struct ch__conn));
         return;
     }
     free(c);
 }
 
-void ch__worker_conn_closed(struct ch_worker *w, struct ch_conn *c)
+void ch__worker_conn_closed(struct ch_worker *w, struct ch__conn *c)
 {
     if (c->prev) {
         c->prev->next = c->next;
@@ -115,48 +115,48 @@ void ch__worker_conn_closed(struct ch_worker *w, struct ch_conn *c)
 
 /* Responses copy the Date from the worker's own copy, refreshed once per wake-up: the shared
  * value changes twice a second, requests come by the million. */
-static void after_wait(struct ch_loop *l)
+static void after_wait(struct ch__loop *l)
 {
     struct ch_worker *w = worker_of_loop(l);
-    ch_date_sync(w->date, &w->date_slot);
+    ch__date_sync(w->date, &w->date_slot);
 }
 
-static void after_batch(struct ch_loop *l)
+static void after_batch(struct ch__loop *l)
 {
     struct ch_worker *w = worker_of_loop(l);
     while (w->closing) {
-        struct ch_conn *c = w->closing;
+        struct ch__conn *c = w->closing;
         w->closing = c->next;
         conn_release(w, c);
     }
 }
 
-static void on_conn_event(struct ch_io *io, uint32_t events)
+static void on_conn_event(struct ch__io *io, uint32_t events)
 {
-    struct ch_conn *c = (struct ch_conn *)io;
-    if (c->flags & CH_CONN_CLOSED) return;
-    if (events & EPOLLIN) c->flags |= CH_CONN_READABLE;
-    if (events & EPOLLOUT) c->flags |= CH_CONN_WRITABLE;
-    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) c->flags |= CH_CONN_PEER_SHUT;
+    struct ch__conn *c = (struct ch__conn *)io;
+    if (c->flags & CH__CONN_CLOSED) return;
+    if (events & EPOLLIN) c->flags |= CH__CONN_READABLE;
+    if (events & EPOLLOUT) c->flags |= CH__CONN_WRITABLE;
+    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) c->flags |= CH__CONN_PEER_SHUT;
     /* After an error there may still be bytes to read (a request followed by RST is read in
      * full before the reset is seen), so reading is left to the protocol. */
-    if (events & (EPOLLHUP | EPOLLERR)) c->flags |= CH_CONN_READABLE | CH_CONN_ERROR;
+    if (events & (EPOLLHUP | EPOLLERR)) c->flags |= CH__CONN_READABLE | CH__CONN_ERROR;
     c->worker->server->proto->on_event(c);
 }
 
 static void listen_register(struct ch_worker *w)
 {
     uint32_t ev = EPOLLIN | (w->own_listener ? 0 : EPOLLEXCLUSIVE);
-    if (!w->listening && ch_loop_add(&w->loop, &w->listen_io, ev) == 0) w->listening = 1;
+    if (!w->listening && ch__loop_add(&w->loop, &w->listen_io, ev) == 0) w->listening = 1;
 }
 
 static void listen_unregister(struct ch_worker *w)
 {
-    if (w->listening) ch_loop_del(&w->loop, &w->listen_io);
+    if (w->listening) ch__loop_del(&w->loop, &w->listen_io);
     w->listening = 0;
 }
 
-static void on_accept_retry(struct ch_timer *t)
+static void on_accept_retry(struct ch__timer *t)
 {
     struct ch_worker *w = (struct ch_worker *)((char *)t - offsetof(struct ch_worker, accept_retry));
     if (!w->draining) listen_register(w);
@@ -171,10 +171,10 @@ static void pause_accepting(struct ch_worker *w, int err)
         ch_log(CH_LOG_WARN, "accept: %s; pausing accepts for %d ms (further warnings muted)",
                strerror(err), ACCEPT_RETRY_MS);
     listen_unregister(w);
-    ch_timer_start(&w->loop, &w->accept_retry, ACCEPT_RETRY_MS, on_accept_retry);
+    ch__timer_start(&w->loop, &w->accept_retry, ACCEPT_RETRY_MS, on_accept_retry);
 }
 
-static void on_accept(struct ch_io *io, uint32_t events)
+static void on_accept(struct ch__io *io, uint32_t events)
 {
     struct ch_worker *w = (struct ch_worker *)((char *)io - offsetof(struct ch_worker, listen_io));
     (void)events;
@@ -197,7 +197,7 @@ static void on_accept(struct ch_io *io, uint32_t events)
         }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        struct ch_conn *c = conn_alloc(w);
+        struct ch__conn *c = conn_alloc(w);
         if (!c) {
             close(fd);
             pause_accepting(w, ENOMEM);
@@ -207,8 +207,8 @@ static void on_accept(struct ch_io *io, uint32_t events)
         c->io.cb = on_conn_event;
         c->worker = w;
         c->last_io = w->loop.now;
-        c->flags = CH_CONN_WRITABLE;
-        if (ch_loop_add(&w->loop, &c->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) != 0) {
+        c->flags = CH__CONN_WRITABLE;
+        if (ch__loop_add(&w->loop, &c->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) != 0) {
             close(fd);
             conn_release(w, c);
             continue;
@@ -222,18 +222,18 @@ static void on_accept(struct ch_io *io, uint32_t events)
     }
 }
 
-static void on_tick(struct ch_timer *t)
+static void on_tick(struct ch__timer *t)
 {
     struct ch_worker *w = (struct ch_worker *)((char *)t - offsetof(struct ch_worker, tick));
-    const struct ch_proto *p = w->server->proto;
-    struct ch_conn *c = w->live.next, *next;
+    const struct ch__proto *p = w->server->proto;
+    struct ch__conn *c = w->live.next, *next;
     for (; c != &w->live; c = next) {
         next = c->next; /* on_tick may close c */
         p->on_tick(c);
     }
     trim_blocks(w);
     if (p->worker_tick) p->worker_tick(w);
-    ch_timer_start(&w->loop, &w->tick, CH_TICK_MS, on_tick);
+    ch__timer_start(&w->loop, &w->tick, CH__TICK_MS, on_tick);
 }
 
 static void begin_drain(struct ch_worker *w)
@@ -242,20 +242,20 @@ static void begin_drain(struct ch_worker *w)
     w->draining = 1;
     w->drain_deadline = w->loop.now + w->server->cfg->shutdown_timeout_ms;
     listen_unregister(w);
-    ch_timer_stop(&w->loop, &w->accept_retry);
+    ch__timer_stop(&w->loop, &w->accept_retry);
     if (w->own_listener) {
         close(w->listen_io.fd);
         w->listen_io.fd = -1;
     }
-    const struct ch_proto *p = w->server->proto;
-    struct ch_conn *c = w->live.next, *next;
+    const struct ch__proto *p = w->server->proto;
+    struct ch__conn *c = w->live.next, *next;
     for (; c != &w->live; c = next) {
         next = c->next;
         p->on_shutdown(c);
     }
 }
 
-static void on_wake(struct ch_io *io, uint32_t events)
+static void on_wake(struct ch__io *io, uint32_t events)
 {
     struct ch_worker *w = (struct ch_worker *)((char *)io - offsetof(struct ch_worker, wake_io));
     uint64_t v;
@@ -264,13 +264,13 @@ static void on_wake(struct ch_io *io, uint32_t events)
     begin_drain(w);
 }
 
-void ch_worker_wake(struct ch_worker *w)
+void ch__worker_wake(struct ch_worker *w)
 {
     uint64_t one = 1;
     if (write(w->wake_io.fd, &one, sizeof(one)) < 0) ch_log(CH_LOG_ERROR, "eventfd write");
 }
 
-int ch_worker_init(struct ch_worker *w, struct ch_server *s, int id)
+int ch__worker_init(struct ch_worker *w, struct ch__server *s, int id)
 {
     int rc;
     memset(w, 0, sizeof(*w));
@@ -279,12 +279,12 @@ int ch_worker_init(struct ch_worker *w, struct ch_server *s, int id)
     w->cpu = -1;
     w->listen_io.fd = -1;
     w->live.next = w->live.prev = &w->live;
-    if ((rc = ch_loop_init(&w->loop)) != 0) return rc;
+    if ((rc = ch__loop_init(&w->loop)) != 0) return rc;
     w->loop.data = w;
     w->loop.after_batch = after_batch;
     w->loop.after_wait = after_wait;
     w->date_slot = -1;
-    ch_date_sync(w->date, &w->date_slot);
+    ch__date_sync(w->date, &w->date_slot);
     w->wake_io.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (w->wake_io.fd < 0) return CH_EIO;
     w->wake_io.cb = on_wake;
@@ -292,7 +292,7 @@ int ch_worker_init(struct ch_worker *w, struct ch_server *s, int id)
     w->capblocks = MIN_CACHED_BLOCKS;
     w->blocks = calloc(w->capblocks, sizeof(void *));
     if (!w->blocks) return CH_ENOMEM;
-    if (ch_loop_add(&w->loop, &w->wake_io, EPOLLIN) != 0) return CH_EIO;
+    if (ch__loop_add(&w->loop, &w->wake_io, EPOLLIN) != 0) return CH_EIO;
     return 0;
 }
 
@@ -300,26 +300,26 @@ static void worker_cleanup(struct ch_worker *w)
 {
     after_batch(&w->loop);
     while (w->free_conns) {
-        struct ch_conn *c = w->free_conns;
-        CH_UNPOISON(c, w->server->proto->conn_size);
+        struct ch__conn *c = w->free_conns;
+        CH__UNPOISON(c, w->server->proto->conn_size);
         w->free_conns = c->next;
         free(c);
     }
     for (size_t i = 0; i < w->nblocks; i++) {
-        CH_UNPOISON(w->blocks[i], CH_BLOCK_SIZE);
+        CH__UNPOISON(w->blocks[i], CH__BLOCK_SIZE);
         free(w->blocks[i]);
     }
     free(w->blocks);
     w->blocks = NULL;
     close(w->wake_io.fd);
     if (w->own_listener && w->listen_io.fd >= 0) close(w->listen_io.fd);
-    ch_loop_cleanup(&w->loop);
+    ch__loop_cleanup(&w->loop);
 }
 
-void *ch_worker_main(void *arg)
+void *ch__worker_main(void *arg)
 {
     struct ch_worker *w = arg;
-    struct ch_server *s = w->server;
+    struct ch__server *s = w->server;
     if (w->cpu >= 0) {
         cpu_set_t set;
         CPU_ZERO(&set);
@@ -328,29 +328,29 @@ void *ch_worker_main(void *arg)
     }
     if (s->proto->worker_init(w) != 0) {
         atomic_fetch_add(&s->failed_workers, 1);
-        ch_server_stop(s);
+        ch__server_stop(s);
         worker_cleanup(w);
         return NULL;
     }
     if (s->worker_init && s->worker_init(w) != 0) {
         atomic_fetch_add(&s->failed_workers, 1);
-        ch_server_stop(s);
+        ch__server_stop(s);
         s->proto->worker_cleanup(w);
         worker_cleanup(w);
         return NULL;
     }
-    w->loop.now = ch_now_ms();
-    ch_timer_start(&w->loop, &w->tick, CH_TICK_MS, on_tick);
+    w->loop.now = ch__now_ms();
+    ch__timer_start(&w->loop, &w->tick, CH__TICK_MS, on_tick);
     listen_register(w);
     if (atomic_load(&s->stopping)) begin_drain(w);
 
     while (!w->draining || (w->nconns > 0 && w->loop.now < w->drain_deadline))
-        ch_loop_run_once(&w->loop, -1);
+        ch__loop_run_once(&w->loop, -1);
 
     /* Past the drain deadline: whatever is left is cut off. */
-    while (w->live.next != &w->live) ch_conn_close(w->live.next);
+    while (w->live.next != &w->live) ch__conn_close(w->live.next);
     if (s->worker_cleanup) s->worker_cleanup(w);
-    ch_timer_stop(&w->loop, &w->tick);
+    ch__timer_stop(&w->loop, &w->tick);
     after_batch(&w->loop);
     s->proto->worker_cleanup(w);
     worker_cleanup(w);

@@ -180,7 +180,7 @@ int ch_db_stmt(struct ch_db *db, const char *name, const char *pg_sql, const cha
 /* The deferred-failure timer: answers refused batches outside of the submit that refused
  * them. Callbacks may refuse more batches; the zero-delay timer then fires again in the same
  * timer pass of the loop. */
-static void on_defer(struct ch_timer *t)
+static void on_defer(struct ch__timer *t)
 {
     struct ch_db_worker *dw =
         (struct ch_db_worker *)((char *)t - offsetof(struct ch_db_worker, defer));
@@ -200,7 +200,7 @@ void ch__db_defer_fail(struct ch_db_worker *dw, struct ch_db_batch *b, int err)
     b->next = NULL;
     *dw->failed_tail = b;
     dw->failed_tail = &b->next;
-    if (!ch_timer_armed(&dw->defer)) ch_timer_start(dw->loop, &dw->defer, 0, on_defer);
+    if (!ch__timer_armed(&dw->defer)) ch__timer_start(dw->loop, &dw->defer, 0, on_defer);
 }
 
 static const char *default_message(int err)
@@ -262,7 +262,7 @@ int ch_db_worker_start(struct ch_db *db, struct ch_worker *w)
     dw->w = w;
     dw->loop = &w->loop;
     dw->failed_tail = &dw->failed;
-    dw->rng = (ch_now_ms() << 16) ^ ((uint64_t)(uintptr_t)dw) ^ ((uint64_t)w->id << 40) ^ 1;
+    dw->rng = (ch__now_ms() << 16) ^ ((uint64_t)(uintptr_t)dw) ^ ((uint64_t)w->id << 40) ^ 1;
     int rc = db->drv->worker_start(dw);
     if (rc != 0) {
         free(dw);
@@ -281,7 +281,7 @@ void ch_db_worker_stop(struct ch_db *db, struct ch_worker *w)
      * deferred list, which is drained until it stays empty. */
     db->drv->worker_stop(dw);
     while (dw->failed) on_defer(&dw->defer);
-    ch_timer_stop(dw->loop, &dw->defer);
+    ch__timer_stop(dw->loop, &dw->defer);
     db->workers[w->id] = NULL;
     free(dw);
 }

@@ -109,10 +109,10 @@ struct ch_db {
 struct ch_db_worker {
     struct ch_db *db;
     struct ch_worker *w;
-    struct ch_loop *loop;
+    struct ch__loop *loop;
     struct ch_db_batch *failed; /* refused batches, answered on the next timer pass */
     struct ch_db_batch **failed_tail;
-    struct ch_timer defer;
+    struct ch__timer defer;
     int stopping;
     uint64_t rng;
     struct ch_db_stats st; /* counters kept by the front end and the driver */

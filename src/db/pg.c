@@ -11,7 +11,7 @@
 
 #include "chopin/error.h"
 #include "db/pg.h"
-#include "util/log.h"
+#include "chopin/log.h"
 
 /* Type OIDs from the server's pg_type.h, stable across versions. */
 enum {

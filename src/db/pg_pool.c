@@ -23,7 +23,7 @@
 #include "chopin/error.h"
 #include "core/worker.h"
 #include "db/pg.h"
-#include "util/log.h"
+#include "chopin/log.h"
 
 enum conn_state { C_DOWN, C_CONNECTING, C_READY };
 
@@ -35,12 +35,12 @@ enum { BACKOFF_MIN_MS = 25, BACKOFF_MAX_MS = 500 };
 struct pool;
 
 struct conn {
-    struct ch_io io;
+    struct ch__io io;
     struct pool *pool;
     PGconn *pg;
     enum conn_state state;
     uint32_t events;       /* registered with the loop; 0 when not */
-    struct ch_timer timer; /* backoff, connect timeout or stall check, by state */
+    struct ch__timer timer; /* backoff, connect timeout or stall check, by state */
     unsigned failures;     /* consecutive, for the backoff */
     unsigned gen;          /* bumped on every reset, to notice one from inside a callback */
     struct ch_db_batch *head, *tail; /* in flight, oldest first */
@@ -70,19 +70,19 @@ struct pool {
     struct conn *current; /* the connection this pass sends on (see pick) */
     struct ch_db_batch *pending_head, *pending_tail; /* submitted in this pass, not yet sent */
     int npending;
-    struct ch_timer uncork;
+    struct ch__timer uncork;
 };
 
 static void conn_start(struct conn *c);
 static void conn_fail(struct conn *c, const char *why);
 static void pump(struct pool *p);
 
-static struct conn *conn_of_io(struct ch_io *io)
+static struct conn *conn_of_io(struct ch__io *io)
 {
     return (struct conn *)((char *)io - offsetof(struct conn, io));
 }
 
-static struct conn *conn_of_timer(struct ch_timer *t)
+static struct conn *conn_of_timer(struct ch__timer *t)
 {
     return (struct conn *)((char *)t - offsetof(struct conn, timer));
 }
@@ -91,30 +91,30 @@ static struct conn *conn_of_timer(struct ch_timer *t)
  * (another address, SSL fallback); a closed descriptor has already left the epoll set. */
 static int watch(struct conn *c, uint32_t events)
 {
-    struct ch_loop *loop = c->pool->dw->loop;
+    struct ch__loop *loop = c->pool->dw->loop;
     int fd = PQsocket(c->pg);
     if (fd < 0) return -1;
     if (c->events && fd == c->io.fd) {
         if (c->events == events) return 0;
-        int rc = ch_loop_mod(loop, &c->io, events);
+        int rc = ch__loop_mod(loop, &c->io, events);
         if (rc == 0) {
             c->events = events;
             return 0;
         }
         if (rc != -ENOENT) return -1;
     } else if (c->events) {
-        ch_loop_del(loop, &c->io);
+        ch__loop_del(loop, &c->io);
     }
     c->io.fd = fd;
     c->events = 0;
-    if (ch_loop_add(loop, &c->io, events) != 0) return -1;
+    if (ch__loop_add(loop, &c->io, events) != 0) return -1;
     c->events = events;
     return 0;
 }
 
 static void unwatch(struct conn *c)
 {
-    if (c->events) ch_loop_del(c->pool->dw->loop, &c->io);
+    if (c->events) ch__loop_del(c->pool->dw->loop, &c->io);
     c->events = 0;
 }
 
@@ -138,10 +138,10 @@ static void append(struct conn *c, struct ch_db_batch *b)
     c->tail = b;
     if (b != &c->prep) {
         c->inflight++;
-        if (!ch_timer_armed(&c->timer)) {
+        if (!ch__timer_armed(&c->timer)) {
             /* The stall clock starts when work is sent to an idle connection. */
             c->last_read = c->pool->dw->loop->now;
-            ch_timer_start(c->pool->dw->loop, &c->timer, c->pool->db->opt.stall_timeout_ms,
+            ch__timer_start(c->pool->dw->loop, &c->timer, c->pool->db->opt.stall_timeout_ms,
                            c->timer.cb);
         }
     }
@@ -188,7 +188,7 @@ static struct conn *pick(struct pool *p)
  * is never held back, so an idle server sees no added latency. */
 static void dispatch(struct pool *p, struct ch_db_batch *b);
 
-static void on_uncork(struct ch_timer *t)
+static void on_uncork(struct ch__timer *t)
 {
     struct pool *p = (struct pool *)((char *)t - offsetof(struct pool, uncork));
     /* The batches submitted during this pass go out now, after the pass's events: corked
@@ -220,7 +220,7 @@ static void before_send(struct pool *p, struct conn *c)
     }
     c->sent_pass = p->pass;
     p->current = c;
-    if (!ch_timer_armed(&p->uncork)) ch_timer_start(p->dw->loop, &p->uncork, 0, on_uncork);
+    if (!ch__timer_armed(&p->uncork)) ch__timer_start(p->dw->loop, &p->uncork, 0, on_uncork);
 }
 
 /* Sends `b` on some connection, or queues it, or refuses it (always asynchronously). */
@@ -274,7 +274,7 @@ void ch__pg_submit(struct ch_db_batch *b)
     else p->pending_head = b;
     p->pending_tail = b;
     p->npending++;
-    if (!ch_timer_armed(&p->uncork)) ch_timer_start(p->dw->loop, &p->uncork, 0, on_uncork);
+    if (!ch__timer_armed(&p->uncork)) ch__timer_start(p->dw->loop, &p->uncork, 0, on_uncork);
 }
 
 static void refuse_waiting(struct pool *p)
@@ -307,7 +307,7 @@ static uint64_t backoff_ms(struct conn *c)
     return base / 2 + ch__db_random(c->pool->dw) % (base / 2 + 1);
 }
 
-static void on_timer(struct ch_timer *t);
+static void on_timer(struct ch__timer *t);
 
 /* Drops the connection: its batches are refused (asynchronously), a reconnect is scheduled.
  * Safe from anywhere on the worker thread, including inside this connection's callbacks. */
@@ -338,7 +338,7 @@ static void conn_fail(struct conn *c, const char *why)
         if (b != &c->prep) ch__db_defer_fail(p->dw, b, CH_EUNAVAILABLE);
         b = next;
     }
-    ch_timer_start(p->dw->loop, &c->timer, backoff_ms(c), on_timer);
+    ch__timer_start(p->dw->loop, &c->timer, backoff_ms(c), on_timer);
     if (p->nready == 0) {
         if (!p->down)
             ch_log(CH_LOG_WARN, "database unavailable (worker %d): %s; retrying", p->dw->w->id,
@@ -377,7 +377,7 @@ static void conn_ready(struct conn *c)
         conn_fail(c, PQerrorMessage(c->pg));
         return;
     }
-    ch_timer_stop(p->dw->loop, &c->timer);
+    ch__timer_stop(p->dw->loop, &c->timer);
     append(c, &c->prep);
     c->state = C_READY;
     p->nready++;
@@ -412,7 +412,7 @@ static void conn_start(struct conn *c)
     }
     PQsetNoticeProcessor(c->pg, ch__pg_notice, NULL);
     c->state = C_CONNECTING;
-    ch_timer_start(p->dw->loop, &c->timer, p->db->opt.connect_timeout_ms, on_timer);
+    ch__timer_start(p->dw->loop, &c->timer, p->db->opt.connect_timeout_ms, on_timer);
     /* Before the first poll, libpq's documented starting point is "wait until writable". */
     if (watch(c, EPOLLOUT) != 0) conn_fail(c, "cannot watch the socket");
 }
@@ -476,7 +476,7 @@ static int check_prep(struct conn *c)
         for (int i = 0; i < p->n; i++) {
             struct conn *o = &p->conns[i];
             if (o->state == C_DOWN)
-                ch_timer_start(p->dw->loop, &o->timer, ch__db_random(p->dw) % 20, on_timer);
+                ch__timer_start(p->dw->loop, &o->timer, ch__db_random(p->dw) % 20, on_timer);
         }
     }
     return 1;
@@ -548,7 +548,7 @@ static int consume(struct conn *c)
     return 0;
 }
 
-static void on_io(struct ch_io *io, uint32_t events)
+static void on_io(struct ch__io *io, uint32_t events)
 {
     struct conn *c = conn_of_io(io);
     if (c->state == C_CONNECTING) {
@@ -572,7 +572,7 @@ static void on_io(struct ch_io *io, uint32_t events)
     if (process(c) == 0) pump(c->pool);
 }
 
-static void on_timer(struct ch_timer *t)
+static void on_timer(struct ch__timer *t)
 {
     struct conn *c = conn_of_timer(t);
     struct pool *p = c->pool;
@@ -580,7 +580,7 @@ static void on_timer(struct ch_timer *t)
     case C_DOWN:
         for (int i = 0; p->down && i < p->n; i++) {
             if (p->conns[i].state == C_CONNECTING) {
-                ch_timer_start(p->dw->loop, &c->timer, backoff_ms(c), on_timer);
+                ch__timer_start(p->dw->loop, &c->timer, backoff_ms(c), on_timer);
                 return; /* another connection is probing; conn_ready() will wake us */
             }
         }
@@ -593,7 +593,7 @@ static void on_timer(struct ch_timer *t)
         if (idle >= limit)
             conn_fail(c, "no response from the server; connection reset");
         else
-            ch_timer_start(p->dw->loop, &c->timer, limit - idle, on_timer);
+            ch__timer_start(p->dw->loop, &c->timer, limit - idle, on_timer);
         return;
     }
     }
@@ -645,10 +645,10 @@ void ch__pg_worker_stop(struct ch_db_worker *dw)
     if (p->pending_tail) tail = &p->pending_tail->next;
     p->pending_head = p->pending_tail = NULL;
     p->npending = 0;
-    ch_timer_stop(dw->loop, &p->uncork);
+    ch__timer_stop(dw->loop, &p->uncork);
     for (int i = 0; i < p->n; i++) {
         struct conn *c = &p->conns[i];
-        ch_timer_stop(dw->loop, &c->timer);
+        ch__timer_stop(dw->loop, &c->timer);
         if (c->pg) {
             unwatch(c);
             PQfinish(c->pg);

@@ -8,7 +8,7 @@
 
 #include "chopin/error.h"
 #include "db/sqlite.h"
-#include "util/log.h"
+#include "chopin/log.h"
 
 enum { BUSY_TIMEOUT_MS = 5000 };
 

@@ -24,7 +24,7 @@
 #include "chopin/error.h"
 #include "core/worker.h"
 #include "db/sqlite.h"
-#include "util/log.h"
+#include "chopin/log.h"
 
 enum { MAX_CACHED_HOLDERS = 64, MAX_CACHED_BYTES = 1 << 20 };
 
@@ -38,7 +38,7 @@ struct holder {
 };
 
 struct sq_worker {
-    struct ch_io io; /* eventfd: a thread finished one of our batches; first member */
+    struct ch__io io; /* eventfd: a thread finished one of our batches; first member */
     struct ch__sq_db *s;
     struct ch_db_batch *done_head, *done_tail; /* under s->mu */
     int running;                               /* under s->mu */
@@ -317,7 +317,7 @@ static void deliver(struct sq_worker *sw, struct ch_db_batch *b)
     holder_put(sw, h);
 }
 
-static void on_done(struct ch_io *io, uint32_t events)
+static void on_done(struct ch__io *io, uint32_t events)
 {
     struct sq_worker *sw = (struct sq_worker *)io;
     uint64_t n;
@@ -380,7 +380,7 @@ int ch__sq_worker_start(struct ch_db_worker *dw)
         free(sw);
         return CH_EIO;
     }
-    if (ch_loop_add(dw->loop, &sw->io, EPOLLIN) != 0) {
+    if (ch__loop_add(dw->loop, &sw->io, EPOLLIN) != 0) {
         close(sw->io.fd);
         free(sw);
         return CH_EIO;
@@ -419,7 +419,7 @@ void ch__sq_worker_stop(struct ch_db_worker *dw)
     sw->done_head = sw->done_tail = NULL;
     pthread_mutex_unlock(&s->mu);
 
-    ch_loop_del(dw->loop, &sw->io);
+    ch__loop_del(dw->loop, &sw->io);
     close(sw->io.fd);
     while (done) {
         struct ch_db_batch *next = done->next;

@@ -9,20 +9,20 @@
 #include "chopin/request.h"
 #include "core/worker.h"
 
-struct ch_http_app {
+struct ch__http_app {
     const struct ch_config *cfg;
     /* Handles a complete request: must call ch_res_send() now or later (after holding it). */
     void (*handle)(struct ch_request *req);
     /* Runs just before a response is serialized (middleware after-hooks); may be NULL. */
     void (*before_send)(struct ch_request *req);
     /* Renders the body of an error the engine answers by itself (400, 413, 431, 408...). */
-    void (*render_error)(const struct ch_http_app *app, int status, const char *message,
+    void (*render_error)(const struct ch__http_app *app, int status, const char *message,
                          struct ch_buf *body, struct ch_str *content_type);
     void *data;
 };
 
-/* The HTTP/1.1 protocol, for ch_server_init(); its proto_ctx must be a struct ch_http_app. */
-extern const struct ch_proto ch_h1_proto;
+/* The HTTP/1.1 protocol, for ch__server_init(); its proto_ctx must be a struct ch__http_app. */
+extern const struct ch__proto ch__h1_proto;
 
 /* Writes a complete response for `req` into the connection's output (internal to http/). */
 int ch__h1_write_response(struct ch_request *req);
@@ -31,7 +31,7 @@ int ch__h1_write_response(struct ch_request *req);
  * it answered `head` into `out` (a connection's output buffer), 0 to route it normally. */
 int ch__fast_serve(const struct ch_http_head *head, struct ch_buf *out, const char *date);
 
-/* Appends the status line, Server, Date (`date`: CH_DATE_LEN bytes), Content-Type (when not
+/* Appends the status line, Server, Date (`date`: CH__DATE_LEN bytes), Content-Type (when not
  * empty) and, for statuses that have a body, Content-Length. The caller adds any other header
  * and the empty line. 0 or CH_ENOMEM. */
 int ch__write_head(struct ch_buf *out, int status, const char *date, struct ch_str content_type,

@@ -26,8 +26,8 @@ static int plaintext(struct ch_buf *out, const char *date)
     char *p = out->ptr + out->len;
     PUT(p, "HTTP/1.1 200 OK\r\nServer: chopin\r\nContent-Type: text/plain\r\n"
            "Content-Length: 13\r\nDate: ");
-    memcpy(p, date, CH_DATE_LEN);
-    p += CH_DATE_LEN;
+    memcpy(p, date, CH__DATE_LEN);
+    p += CH__DATE_LEN;
     PUT(p, "\r\n\r\n");
     PUT(p, body);
     out->len = (size_t)(p - out->ptr);
@@ -44,8 +44,8 @@ static int json(struct ch_buf *out, const char *date)
     char *p = out->ptr + out->len;
     PUT(p, "HTTP/1.1 200 OK\r\nServer: chopin\r\nContent-Type: application/json\r\n"
            "Date: ");
-    memcpy(p, date, CH_DATE_LEN);
-    p += CH_DATE_LEN;
+    memcpy(p, date, CH__DATE_LEN);
+    p += CH__DATE_LEN;
     PUT(p, "\r\nContent-Length: ");
     size_t len_at = (size_t)(p - out->ptr);
     PUT(p, "00\r\n\r\n");

@@ -11,7 +11,7 @@
 #include "core/server.h"
 #include "http/engine.h"
 #include "util/decay.h"
-#include "util/log.h"
+#include "chopin/log.h"
 
 enum { S_HEAD, S_BODY };
 
@@ -21,7 +21,7 @@ enum { S_HEAD, S_BODY };
 enum { LINGER_MS = 2000 };
 
 struct h1_conn {
-    struct ch_conn base;
+    struct ch__conn base;
     struct ch_request *req; /* handed to the application and not yet ended */
     size_t rpos;            /* start of the next unparsed request in rbuf */
     uint64_t head_start;    /* when the first byte of the pending head arrived */
@@ -43,17 +43,17 @@ struct h1_conn {
 struct h1_worker {
     struct ch_request *free_reqs;
     size_t nfree;
-    struct ch_decay nfree_decay;
+    struct ch__decay nfree_decay;
     struct ch_header *scratch; /* header slots for heads parsed without a request object */
     struct ch_http_limits limits;
 };
 
-static const struct ch_http_app *app_of(struct ch_conn *c)
+static const struct ch__http_app *app_of(struct ch__conn *c)
 {
     return c->worker->server->proto_ctx;
 }
 
-static struct h1_worker *hw_of(struct ch_conn *c)
+static struct h1_worker *hw_of(struct ch__conn *c)
 {
     return c->worker->proto_data;
 }
@@ -73,10 +73,10 @@ static struct ch_request *req_get(struct ch_worker *w)
     struct ch_request *r = hw->free_reqs;
     if (r) {
         hw->free_reqs = r->_next;
-        ch_decay_took(&hw->nfree_decay, --hw->nfree);
+        ch__decay_took(&hw->nfree_decay, --hw->nfree);
         return r;
     }
-    ch_decay_took(&hw->nfree_decay, 0);
+    ch__decay_took(&hw->nfree_decay, 0);
     size_t nh = hw->limits.max_headers;
     r = calloc(1, sizeof(*r) + ARENA_INLINE + nh * sizeof(struct ch_header));
     if (!r) return NULL;
@@ -112,7 +112,7 @@ static void req_put(struct ch_worker *w, struct ch_request *r)
 static void h1_worker_tick(struct ch_worker *w)
 {
     struct h1_worker *hw = w->proto_data;
-    size_t n = ch_decay_tick(&hw->nfree_decay, hw->nfree, MIN_CACHED_REQUESTS, CH_TRIM_TICKS);
+    size_t n = ch__decay_tick(&hw->nfree_decay, hw->nfree, MIN_CACHED_REQUESTS, CH__TRIM_TICKS);
     for (; n; n--) {
         struct ch_request *r = hw->free_reqs;
         hw->free_reqs = r->_next;
@@ -123,21 +123,21 @@ static void h1_worker_tick(struct ch_worker *w)
 
 static void close_now(struct h1_conn *hc)
 {
-    ch_conn_close(&hc->base);
+    ch__conn_close(&hc->base);
 }
 
 /* Answers an error the engine found by itself; nothing more is read on this connection. */
 static void send_error(struct h1_conn *hc, int status, const char *message)
 {
-    struct ch_conn *c = &hc->base;
-    const struct ch_http_app *app = app_of(c);
+    struct ch__conn *c = &hc->base;
+    const struct ch__http_app *app = app_of(c);
     struct ch_buf body;
     struct ch_str ctype = CH_STR("text/plain; charset=utf-8");
     ch_buf_init(&body);
     if (app->render_error) app->render_error(app, status, message, &body, &ctype);
     else ch_buf_printf(&body, "%s\n", message);
     hc->closing = 1;
-    if (ch_conn_wbuf_prepare(c) == 0 &&
+    if (ch__conn_wbuf_prepare(c) == 0 &&
         ch__write_head(&c->wbuf, status, c->worker->date, ctype, body.len) == 0) {
         ch_buf_append_cstr(&c->wbuf, "Connection: close\r\n\r\n");
         ch_buf_append(&c->wbuf, body.ptr, body.len);
@@ -165,7 +165,7 @@ static void answer_options(struct ch_request *r)
 static void dispatch(struct h1_conn *hc, const char *head, size_t head_len, struct ch_str body,
                      const struct ch_http_head *parsed)
 {
-    struct ch_conn *c = &hc->base;
+    struct ch__conn *c = &hc->base;
     struct ch_worker *w = c->worker;
     struct h1_worker *hw = w->proto_data;
     struct ch_request *r = req_get(w);
@@ -222,11 +222,11 @@ static void dispatch(struct h1_conn *hc, const char *head, size_t head_len, stru
 static void request_end(struct ch_request *r)
 {
     struct h1_conn *hc = r->_conn;
-    struct ch_conn *c = &hc->base;
+    struct ch__conn *c = &hc->base;
     hc->req = NULL;
     req_put(c->worker, r);
-    if (c->flags & CH_CONN_CLOSED) {
-        ch_conn_unref(c);
+    if (c->flags & CH__CONN_CLOSED) {
+        ch__conn_unref(c);
         return;
     }
     c->refs--;
@@ -239,9 +239,9 @@ int ch_res_send(struct ch_request *r)
     if (r->_sent) return CH_ECLOSED;
     r->_sent = 1;
     int rc = 0;
-    if (hc->base.flags & CH_CONN_CLOSED) rc = CH_ECLOSED;
+    if (hc->base.flags & CH__CONN_CLOSED) rc = CH_ECLOSED;
     else {
-        const struct ch_http_app *app = r->_app;
+        const struct ch__http_app *app = r->_app;
         if (app->before_send) app->before_send(r);
         if (r->res.close || hc->draining) hc->closing = 1;
         r->_keep_alive = r->_keep_alive && !hc->closing;
@@ -266,7 +266,7 @@ void ch_request_release(struct ch_request *r)
 int ch_request_done(const struct ch_request *r)
 {
     const struct h1_conn *hc = r->_conn;
-    return r->_sent || (hc->base.flags & CH_CONN_CLOSED);
+    return r->_sent || (hc->base.flags & CH__CONN_CLOSED);
 }
 
 void ch_request_set_timeout(struct ch_request *r, unsigned ms,
@@ -304,7 +304,7 @@ static void send_continue(struct h1_conn *hc)
     static const char line[] = "HTTP/1.1 100 Continue\r\n\r\n";
     if (hc->continue_sent) return;
     hc->continue_sent = 1;
-    if (ch_conn_wbuf_prepare(&hc->base) == 0)
+    if (ch__conn_wbuf_prepare(&hc->base) == 0)
         ch_buf_append(&hc->base.wbuf, line, sizeof(line) - 1);
 }
 
@@ -312,12 +312,12 @@ static void send_continue(struct h1_conn *hc)
  * output reaches its cap, or the connection is closing. */
 static void process(struct h1_conn *hc)
 {
-    struct ch_conn *c = &hc->base;
+    struct ch__conn *c = &hc->base;
     struct h1_worker *hw = hw_of(c);
     const struct ch_config *cfg = app_of(c)->cfg;
     int perf = cfg->mode == CH_MODE_PERFORMANCE;
 
-    while (!hc->req && !hc->closing && ch_conn_pending(c) < cfg->max_output) {
+    while (!hc->req && !hc->closing && ch__conn_pending(c) < cfg->max_output) {
         size_t avail = c->rbuf.len - hc->rpos;
         if (avail == 0) return;
         char *p = c->rbuf.ptr + hc->rpos;
@@ -338,7 +338,7 @@ static void process(struct h1_conn *hc)
                 return;
             }
             if (h.body_kind == CH_BODY_NONE) {
-                if (ch_conn_wbuf_prepare(c) != 0) {
+                if (ch__conn_wbuf_prepare(c) != 0) {
                     close_now(hc);
                     return;
                 }
@@ -381,34 +381,34 @@ static void process(struct h1_conn *hc)
 static size_t read_limit(struct h1_conn *hc)
 {
     const struct ch_http_limits *l = &hw_of(&hc->base)->limits;
-    size_t head = l->max_head > CH_BLOCK_SIZE ? l->max_head : CH_BLOCK_SIZE;
+    size_t head = l->max_head > CH__BLOCK_SIZE ? l->max_head : CH__BLOCK_SIZE;
     if (hc->state == S_HEAD) return hc->rpos + head;
     if (!hc->chunked_body) return hc->rpos + hc->head_len + (size_t)hc->content_length;
     /* Decoding happens in place after every read: at most max_body decoded bytes, plus one
      * read's worth of framing not yet decoded. */
-    return hc->rpos + hc->head_len + (size_t)l->max_body + CH_BLOCK_SIZE;
+    return hc->rpos + hc->head_len + (size_t)l->max_body + CH__BLOCK_SIZE;
 }
 
 static void start_linger(struct h1_conn *hc)
 {
-    struct ch_conn *c = &hc->base;
-    if (c->flags & CH_CONN_PEER_SHUT) {
+    struct ch__conn *c = &hc->base;
+    if (c->flags & CH__CONN_PEER_SHUT) {
         close_now(hc);
         return;
     }
     shutdown(c->io.fd, SHUT_WR);
     hc->lingering = 1;
     hc->linger_until = c->worker->loop.now + LINGER_MS;
-    ch_conn_consume(c, c->rbuf.len);
+    ch__conn_consume(c, c->rbuf.len);
     hc->rpos = 0;
 }
 
 static void linger_read(struct h1_conn *hc)
 {
-    struct ch_conn *c = &hc->base;
-    for (int i = 0; i < 16 && (c->flags & CH_CONN_READABLE); i++) {
-        ssize_t n = ch_conn_read(c, CH_BLOCK_SIZE);
-        ch_conn_consume(c, c->rbuf.len);
+    struct ch__conn *c = &hc->base;
+    for (int i = 0; i < 16 && (c->flags & CH__CONN_READABLE); i++) {
+        ssize_t n = ch__conn_read(c, CH__BLOCK_SIZE);
+        ch__conn_consume(c, c->rbuf.len);
         if (n == 0 || n == CH_EIO) {
             close_now(hc);
             return;
@@ -418,12 +418,12 @@ static void linger_read(struct h1_conn *hc)
 
 static void run(struct h1_conn *hc)
 {
-    struct ch_conn *c = &hc->base;
+    struct ch__conn *c = &hc->base;
     const struct ch_config *cfg = app_of(c)->cfg;
     hc->in_run = 1;
     for (;;) {
-        if (c->flags & CH_CONN_CLOSED) break;
-        if ((c->flags & CH_CONN_ERROR) && hc->req) {
+        if (c->flags & CH__CONN_CLOSED) break;
+        if ((c->flags & CH__CONN_ERROR) && hc->req) {
             /* Reset while a handler works: it finishes into the void (ch_res_send sees the
              * closed connection) and the descriptor is freed now. */
             close_now(hc);
@@ -434,9 +434,9 @@ static void run(struct h1_conn *hc)
             break;
         }
         process(hc);
-        if (c->flags & CH_CONN_CLOSED) break;
-        if (ch_conn_pending(c)) {
-            int rc = ch_conn_flush(c);
+        if (c->flags & CH__CONN_CLOSED) break;
+        if (ch__conn_pending(c)) {
+            int rc = ch__conn_flush(c);
             if (rc == CH_EIO) {
                 close_now(hc);
                 break;
@@ -448,26 +448,26 @@ static void run(struct h1_conn *hc)
             start_linger(hc);
             continue;
         }
-        if (ch_conn_pending(c) >= cfg->max_output) break;
-        if (!(c->flags & CH_CONN_READABLE)) {
+        if (ch__conn_pending(c) >= cfg->max_output) break;
+        if (!(c->flags & CH__CONN_READABLE)) {
             /* The peer finished sending: nothing more can complete a request. */
-            if (c->flags & CH_CONN_PEER_SHUT) {
+            if (c->flags & CH__CONN_PEER_SHUT) {
                 close_now(hc);
             } else if (hc->rpos) {
                 /* Waiting for input: drop what was parsed now rather than before the next
                  * read, so that an idle keep-alive connection gives its read buffer back
                  * (4-8 KiB each, which 10,000 idle clients turn into tens of MiB). */
-                ch_conn_consume(c, hc->rpos);
+                ch__conn_consume(c, hc->rpos);
                 hc->rpos = 0;
             }
             break;
         }
         size_t unparsed = c->rbuf.len - hc->rpos;
         if (hc->rpos) {
-            ch_conn_consume(c, hc->rpos);
+            ch__conn_consume(c, hc->rpos);
             hc->rpos = 0;
         }
-        ssize_t n = ch_conn_read(c, read_limit(hc));
+        ssize_t n = ch__conn_read(c, read_limit(hc));
         if (n > 0) {
             if (unparsed == 0 && hc->state == S_HEAD) hc->head_start = c->worker->loop.now;
             continue;
@@ -484,25 +484,25 @@ static void run(struct h1_conn *hc)
     hc->in_run = 0;
 }
 
-static void h1_open(struct ch_conn *c)
+static void h1_open(struct ch__conn *c)
 {
     struct h1_conn *hc = (struct h1_conn *)c;
     hc->state = S_HEAD;
     hc->head_start = c->worker->loop.now;
     if (c->worker->draining) hc->draining = 1;
     /* Data may already be waiting; the edge for it may have fired before registration. */
-    c->flags |= CH_CONN_READABLE;
+    c->flags |= CH__CONN_READABLE;
     run(hc);
 }
 
-static void h1_event(struct ch_conn *c)
+static void h1_event(struct ch__conn *c)
 {
     struct h1_conn *hc = (struct h1_conn *)c;
     if (hc->in_run) return;
     run(hc);
 }
 
-static void h1_tick(struct ch_conn *c)
+static void h1_tick(struct ch__conn *c)
 {
     struct h1_conn *hc = (struct h1_conn *)c;
     const struct ch_config *cfg = app_of(c)->cfg;
@@ -512,7 +512,7 @@ static void h1_tick(struct ch_conn *c)
         if (now >= hc->linger_until) close_now(hc);
         return;
     }
-    if (ch_conn_pending(c)) {
+    if (ch__conn_pending(c)) {
         /* A client that stops reading is cut off once no byte moved for send_timeout. */
         if (now - c->last_io >= cfg->send_timeout_ms) close_now(hc);
         return;
@@ -524,7 +524,7 @@ static void h1_tick(struct ch_conn *c)
             /* The handler still holds the request; the connection cannot continue after it. */
             hc->closing = 1;
             r->_on_timeout(r);
-            if (!(c->flags & CH_CONN_CLOSED) && hc->req) run(hc);
+            if (!(c->flags & CH__CONN_CLOSED) && hc->req) run(hc);
         }
         return;
     }
@@ -545,16 +545,16 @@ static void h1_tick(struct ch_conn *c)
     if (now - c->last_io >= cfg->idle_timeout_ms || hc->draining) close_now(hc);
 }
 
-static void h1_shutdown(struct ch_conn *c)
+static void h1_shutdown(struct ch__conn *c)
 {
     struct h1_conn *hc = (struct h1_conn *)c;
     hc->draining = 1;
-    if (!hc->req && !ch_conn_pending(c) && c->rbuf.len == hc->rpos) close_now(hc);
+    if (!hc->req && !ch__conn_pending(c) && c->rbuf.len == hc->rpos) close_now(hc);
 }
 
 static int h1_worker_init(struct ch_worker *w)
 {
-    const struct ch_http_app *app = w->server->proto_ctx;
+    const struct ch__http_app *app = w->server->proto_ctx;
     struct h1_worker *hw = calloc(1, sizeof(*hw));
     if (!hw) return CH_ENOMEM;
     hw->limits.max_head = app->cfg->max_head_size;
@@ -583,7 +583,7 @@ static void h1_worker_cleanup(struct ch_worker *w)
     w->proto_data = NULL;
 }
 
-const struct ch_proto ch_h1_proto = {
+const struct ch__proto ch__h1_proto = {
     .conn_size = sizeof(struct h1_conn),
     .worker_init = h1_worker_init,
     .worker_cleanup = h1_worker_cleanup,

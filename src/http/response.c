@@ -4,8 +4,8 @@
 #include "http/engine.h"
 #include "util/date.h"
 
-/* The request's connection starts with struct ch_conn (see h1.c). */
-static struct ch_conn *conn_of(struct ch_request *r)
+/* The request's connection starts with struct ch__conn (see h1.c). */
+static struct ch__conn *conn_of(struct ch_request *r)
 {
     return r->_conn;
 }
@@ -14,7 +14,7 @@ static int write_status_line(struct ch_buf *out, int status, const char *date)
 {
     const char *reason = ch_http_status_text(status);
     size_t rlen = strlen(reason);
-    if (ch_buf_reserve(out, 64 + rlen + CH_DATE_LEN) != 0) return CH_ENOMEM;
+    if (ch_buf_reserve(out, 64 + rlen + CH__DATE_LEN) != 0) return CH_ENOMEM;
     char *p = out->ptr + out->len;
     memcpy(p, "HTTP/1.1 ", 9);
     p[9] = (char)('0' + status / 100 % 10);
@@ -27,8 +27,8 @@ static int write_status_line(struct ch_buf *out, int status, const char *date)
     static const char mid[] = "\r\nServer: chopin\r\nDate: ";
     memcpy(p, mid, sizeof(mid) - 1);
     p += sizeof(mid) - 1;
-    memcpy(p, date, CH_DATE_LEN);
-    p += CH_DATE_LEN;
+    memcpy(p, date, CH__DATE_LEN);
+    p += CH__DATE_LEN;
     memcpy(p, "\r\n", 2);
     out->len = (size_t)(p + 2 - out->ptr);
     return 0;
@@ -60,9 +60,9 @@ int ch__write_head(struct ch_buf *o, int status, const char *date, struct ch_str
 
 int ch__h1_write_response(struct ch_request *r)
 {
-    struct ch_conn *c = conn_of(r);
+    struct ch__conn *c = conn_of(r);
     struct ch_response *res = &r->res;
-    if (ch_conn_wbuf_prepare(c) != 0) return CH_ENOMEM;
+    if (ch__conn_wbuf_prepare(c) != 0) return CH_ENOMEM;
     struct ch_buf *o = &c->wbuf;
     size_t need = 160 + res->content_type.len + res->body.len;
     for (size_t i = 0; i < res->num_headers; i++)

@@ -5,20 +5,20 @@
 #define CH_UTIL_ASAN_H
 
 #if defined(__SANITIZE_ADDRESS__)
-#define CH_HAVE_ASAN 1
+#define CH__HAVE_ASAN 1
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
-#define CH_HAVE_ASAN 1
+#define CH__HAVE_ASAN 1
 #endif
 #endif
 
-#ifdef CH_HAVE_ASAN
+#ifdef CH__HAVE_ASAN
 #include <sanitizer/asan_interface.h>
-#define CH_POISON(p, n)   ASAN_POISON_MEMORY_REGION((p), (n))
-#define CH_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#define CH__POISON(p, n)   ASAN_POISON_MEMORY_REGION((p), (n))
+#define CH__UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
 #else
-#define CH_POISON(p, n)   ((void)(p), (void)(n))
-#define CH_UNPOISON(p, n) ((void)(p), (void)(n))
+#define CH__POISON(p, n)   ((void)(p), (void)(n))
+#define CH__UNPOISON(p, n) ((void)(p), (void)(n))
 #endif
 
 #endif

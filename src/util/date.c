@@ -9,7 +9,7 @@
 
 #include "util/date.h"
 
-enum { WORDS = (CH_DATE_LEN + 7) / 8 };
+enum { WORDS = (CH__DATE_LEN + 7) / 8 };
 
 static _Atomic uint64_t slots[4][WORDS];
 static _Atomic int current = -1;
@@ -20,7 +20,7 @@ static void put2(char *p, int v)
     p[1] = (char)('0' + v % 10);
 }
 
-void ch_date_format(char *dst, time_t t)
+void ch__date_format(char *dst, time_t t)
 {
     static const char days[] = "SunMonTueWedThuFriSat";
     static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
@@ -44,35 +44,35 @@ void ch_date_format(char *dst, time_t t)
     memcpy(dst + 25, " GMT", 4);
 }
 
-void ch_date_refresh(void)
+void ch__date_refresh(void)
 {
     int next = (atomic_load_explicit(&current, memory_order_relaxed) + 1) & 3;
     uint64_t w[WORDS] = {0};
-    ch_date_format((char *)w, time(NULL));
+    ch__date_format((char *)w, time(NULL));
     for (int i = 0; i < WORDS; i++)
         atomic_store_explicit(&slots[next][i], w[i], memory_order_relaxed);
     atomic_store_explicit(&current, next, memory_order_release);
 }
 
-void ch_date_copy(char *dst)
+void ch__date_copy(char *dst)
 {
     int i = atomic_load_explicit(&current, memory_order_acquire);
     if (i < 0) {
         /* Only reached by tools and tests that never started a server. */
         static _Atomic int once;
-        if (atomic_exchange(&once, 1) == 0) ch_date_refresh();
+        if (atomic_exchange(&once, 1) == 0) ch__date_refresh();
         while ((i = atomic_load_explicit(&current, memory_order_acquire)) < 0) {
         }
     }
     uint64_t w[WORDS];
     for (int k = 0; k < WORDS; k++) w[k] = atomic_load_explicit(&slots[i][k], memory_order_relaxed);
-    memcpy(dst, w, CH_DATE_LEN);
+    memcpy(dst, w, CH__DATE_LEN);
 }
 
-void ch_date_sync(char *dst, int *slot)
+void ch__date_sync(char *dst, int *slot)
 {
     int i = atomic_load_explicit(&current, memory_order_acquire);
     if (i == *slot && i >= 0) return;
-    ch_date_copy(dst);
+    ch__date_copy(dst);
     *slot = atomic_load_explicit(&current, memory_order_acquire);
 }

@@ -4,7 +4,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "util/log.h"
+#include "chopin/log.h"
 
 static enum ch_log_level min_level = CH_LOG_INFO;
 

@@ -27,7 +27,7 @@ struct slot {
 
 struct bench {
     struct ch_db *db;
-    struct ch_server srv;
+    struct ch__server srv;
     struct ch_worker w;
     struct ch_db_worker *dw;
     int id, in_flight, running;
@@ -107,7 +107,7 @@ static void submit(struct slot *s)
 static void *worker_main(void *arg)
 {
     struct bench *b = arg;
-    if (ch_worker_init(&b->w, &b->srv, b->id) != 0 || ch_db_worker_start(b->db, &b->w) != 0) {
+    if (ch__worker_init(&b->w, &b->srv, b->id) != 0 || ch_db_worker_start(b->db, &b->w) != 0) {
         fprintf(stderr, "db-bench: worker %d cannot start\n", b->id);
         exit(1);
     }
@@ -119,7 +119,7 @@ static void *worker_main(void *arg)
         submit(&b->slots[i]);
     }
     b->running = b->in_flight;
-    while (b->running > 0) ch_loop_run_once(&b->w.loop, 100);
+    while (b->running > 0) ch__loop_run_once(&b->w.loop, 100);
     ch_db_worker_stop(b->db, &b->w);
     for (int i = 0; i < b->in_flight; i++) ch_arena_cleanup(&b->slots[i].arena);
     free(b->slots);
@@ -158,10 +158,10 @@ int main(int argc, char **argv)
     sleep(1);
     uint64_t a0 = atomic_load(&nallocs);
     atomic_store(&phase, 1);
-    uint64_t t0 = ch_now_ms();
+    uint64_t t0 = ch__now_ms();
     sleep((unsigned)seconds);
     atomic_store(&phase, 2);
-    uint64_t t1 = ch_now_ms();
+    uint64_t t1 = ch__now_ms();
     uint64_t a1 = atomic_load(&nallocs);
     uint64_t done = 0, errors = 0;
     for (int i = 0; i < workers; i++) pthread_join(th[i], NULL);

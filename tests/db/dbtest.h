@@ -19,7 +19,7 @@ extern const char *dbt_tmpdir;
 
 /* A worker with its loop, as the server would create it, minus threads and listeners. */
 struct dbt_worker {
-    struct ch_server srv;
+    struct ch__server srv;
     struct ch_worker w;
 };
 void dbt_worker_init(struct dbt_worker *t, int id);

@@ -34,7 +34,7 @@ int dbt_sync_calls;
 void dbt_worker_init(struct dbt_worker *t, int id)
 {
     memset(t, 0, sizeof(*t));
-    ASSERT_EQ(ch_worker_init(&t->w, &t->srv, id), 0);
+    ASSERT_EQ(ch__worker_init(&t->w, &t->srv, id), 0);
 }
 
 void dbt_worker_cleanup(struct dbt_worker *t)
@@ -42,20 +42,20 @@ void dbt_worker_cleanup(struct dbt_worker *t)
     /* What the worker thread's own cleanup does for a worker that never served. */
     free(t->w.blocks);
     close(t->w.wake_io.fd);
-    ch_loop_cleanup(&t->w.loop);
+    ch__loop_cleanup(&t->w.loop);
 }
 
 int dbt_run_until(struct ch_worker *w, const int *counter, int target, unsigned timeout_ms)
 {
-    uint64_t end = ch_now_ms() + timeout_ms;
-    while (*counter < target && ch_now_ms() < end) ch_loop_run_once(&w->loop, 5);
+    uint64_t end = ch__now_ms() + timeout_ms;
+    while (*counter < target && ch__now_ms() < end) ch__loop_run_once(&w->loop, 5);
     return *counter >= target;
 }
 
 void dbt_run_for(struct ch_worker *w, unsigned ms)
 {
-    uint64_t end = ch_now_ms() + ms;
-    while (ch_now_ms() < end) ch_loop_run_once(&w->loop, 5);
+    uint64_t end = ch__now_ms() + ms;
+    while (ch__now_ms() < end) ch__loop_run_once(&w->loop, 5);
 }
 
 static void quiet(void *arg, const char *msg)
@@ -123,11 +123,11 @@ void dbt_env_start(struct dbt_env *e)
     ASSERT(e->dw != NULL);
     /* Wait for the pool (PostgreSQL connects in the background). */
     struct ch_db_stats st;
-    uint64_t end = ch_now_ms() + 5000;
+    uint64_t end = ch__now_ms() + 5000;
     do {
-        ch_loop_run_once(&e->tw.w.loop, 5);
+        ch__loop_run_once(&e->tw.w.loop, 5);
         ch_db_worker_stats(e->dw, &st);
-    } while (st.ready < st.connections && ch_now_ms() < end);
+    } while (st.ready < st.connections && ch__now_ms() < end);
     ASSERT_EQ(st.ready, st.connections);
 }
 

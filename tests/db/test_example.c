@@ -287,9 +287,9 @@ DB_TEST(example_handlers)
     handle_updates(&u, 15);
     handle_fortunes(&f);
     int finished = 0;
-    uint64_t end = ch_now_ms() + 5000;
-    while ((finished = q.finished + u.finished + f.finished) < 3 && ch_now_ms() < end)
-        ch_loop_run_once(&e.tw.w.loop, 5);
+    uint64_t end = ch__now_ms() + 5000;
+    while ((finished = q.finished + u.finished + f.finished) < 3 && ch__now_ms() < end)
+        ch__loop_run_once(&e.tw.w.loop, 5);
     ASSERT_EQ(finished, 3);
 
     ASSERT_EQ(q.status, 200);

@@ -136,7 +136,7 @@ TEST(pg_deep_pipelines_and_queueing)
     struct ch_db_stats st;
     ch_db_worker_stats(e.dw, &st);
     ASSERT_EQ(st.queued, N); /* held until the end of the pass */
-    ch_loop_run_once(&e.tw.w.loop, 0);
+    ch__loop_run_once(&e.tw.w.loop, 0);
     ch_db_worker_stats(e.dw, &st);
     ASSERT_EQ(st.in_flight, 16);
     ASSERT_EQ(st.queued, N - 16);
@@ -182,7 +182,7 @@ static void flow_result(void *arg, const struct ch_db_result *res)
 static void flow_done(void *arg, int err)
 {
     struct slot *s = arg;
-    uint64_t now = ch_now_ms();
+    uint64_t now = ch__now_ms();
     if (err == 0) {
         flow.ok++;
         if (flow.back_ms && !flow.first_ok_after_back) flow.first_ok_after_back = now;
@@ -216,21 +216,21 @@ static void flow_top_up(void)
 /* Runs the flow for `ms`, or until `child` exits when child > 0 (returns its exit time). */
 static uint64_t flow_run(struct ch_worker *w, unsigned ms, pid_t child)
 {
-    uint64_t end = ch_now_ms() + ms;
+    uint64_t end = ch__now_ms() + ms;
     for (;;) {
         int before = flow.unavailable;
         flow_top_up();
-        ch_loop_run_once(&w->loop, 1);
+        ch__loop_run_once(&w->loop, 1);
         /* While refusals come back at once, pace the retries like real clients would. */
         if (flow.unavailable != before) usleep(2000);
         if (child > 0) {
             int status;
             if (waitpid(child, &status, WNOHANG) == child) {
                 ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-                return ch_now_ms();
+                return ch__now_ms();
             }
         }
-        if (ch_now_ms() >= end) return 0;
+        if (ch__now_ms() >= end) return 0;
     }
 }
 
@@ -256,12 +256,12 @@ TEST(pg_restart_recovers_and_never_hangs)
     if (!script) script = "tests/db/pg-test-cluster.sh";
     char *argv[] = {"/bin/sh", (char *)script, "restart", (char *)dbt_pg_dir, NULL};
     pid_t pid;
-    uint64_t t_kill = ch_now_ms();
+    uint64_t t_kill = ch__now_ms();
     ASSERT_EQ(posix_spawn(&pid, "/bin/sh", NULL, NULL, argv, environ), 0);
     flow.back_ms = flow_run(&e.tw.w, 30000, pid);
     ASSERT(flow.back_ms > 0);
-    uint64_t end = ch_now_ms() + 5000;
-    while (!flow.first_ok_after_back && ch_now_ms() < end) flow_run(&e.tw.w, 10, 0);
+    uint64_t end = ch__now_ms() + 5000;
+    while (!flow.first_ok_after_back && ch__now_ms() < end) flow_run(&e.tw.w, 10, 0);
     ASSERT(flow.first_ok_after_back > 0);
     int unavailable_during = flow.unavailable;
     flow_run(&e.tw.w, 300, 0); /* and it stays healthy */
@@ -281,8 +281,8 @@ TEST(pg_restart_recovers_and_never_hangs)
     ASSERT_EQ(st.ready, 2);
 
     /* No hang: everything outstanding is answered. */
-    end = ch_now_ms() + 5000;
-    while (flow.outstanding > 0 && ch_now_ms() < end) ch_loop_run_once(&e.tw.w.loop, 5);
+    end = ch__now_ms() + 5000;
+    while (flow.outstanding > 0 && ch__now_ms() < end) ch__loop_run_once(&e.tw.w.loop, 5);
     ASSERT_EQ(flow.outstanding, 0);
     for (int i = 0; i < SLOTS; i++) ch_arena_cleanup(&flow.slots[i].arena);
     dbt_env_close(&e);
@@ -321,11 +321,11 @@ TEST(pg_unpreparable_statements_back_off)
 
     /* Back: the pool recovers by itself. */
     dbt_exec(dbt_pg_url, "CREATE TABLE chopin_test_drop (id integer)");
-    uint64_t end = ch_now_ms() + 3000;
+    uint64_t end = ch__now_ms() + 3000;
     do {
         dbt_run_for(&e.tw.w, 20);
         ch_db_worker_stats(e.dw, &st);
-    } while (st.reconnects == 0 && ch_now_ms() < end);
+    } while (st.reconnects == 0 && ch__now_ms() < end);
     ASSERT_EQ(st.reconnects, 1);
     memset(&d, 0, sizeof(d));
     b = ch_db_batch_new(e.dw, &e.arena);
@@ -365,21 +365,21 @@ TEST(pg_stalled_backend_is_reset)
     memset(&c, 0, sizeof(c));
     b = ch_db_batch_new(e.dw, &e.arena);
     dbt_add(b, CH_DB_WORLD_BY_ID, (int64_t[]){1}, 1, &c);
-    uint64_t t0 = ch_now_ms();
+    uint64_t t0 = ch__now_ms();
     dbt_submit(b, &d);
     int answered = dbt_run_until(&e.tw.w, &d.calls, 1, 3000);
-    uint64_t waited = ch_now_ms() - t0;
+    uint64_t waited = ch__now_ms() - t0;
     kill(pid, SIGCONT);
     ASSERT(answered);
     ASSERT_EQ(d.err, CH_EUNAVAILABLE);
     ASSERT(waited >= 250 && waited < 1500);
 
     struct ch_db_stats st;
-    uint64_t end = ch_now_ms() + 3000;
+    uint64_t end = ch__now_ms() + 3000;
     do {
         dbt_run_for(&e.tw.w, 10);
         ch_db_worker_stats(e.dw, &st);
-    } while (st.reconnects == 0 && ch_now_ms() < end);
+    } while (st.reconnects == 0 && ch__now_ms() < end);
     ASSERT_EQ(st.reconnects, 1);
     memset(&d, 0, sizeof(d));
     b = ch_db_batch_new(e.dw, &e.arena);

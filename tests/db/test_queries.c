@@ -223,7 +223,7 @@ DB_TEST(a_failing_batch_does_not_affect_its_neighbours)
     ASSERT_EQ(st.in_flight + st.queued, 3);
     /* Batches leave at the end of the loop pass that submitted them, together: none is left
      * waiting. (SQLite's threads may already have answered one within that pass.) */
-    ch_loop_run_once(&c.e.tw.w.loop, 0);
+    ch__loop_run_once(&c.e.tw.w.loop, 0);
     ch_db_worker_stats(c.e.dw, &st);
     ASSERT_EQ(st.queued, 0);
     ASSERT_EQ(st.in_flight + total, 3); /* all three are out at once, or done */
@@ -308,7 +308,7 @@ DB_TEST(queue_full_is_refused_at_once)
     }
     ASSERT_EQ(total, 0);
     /* The refusals come on the very next pass of the loop, without waiting for the server. */
-    ch_loop_run_once(&e.tw.w.loop, 0);
+    ch__loop_run_once(&e.tw.w.loop, 0);
     int refused = 0;
     for (int i = 0; i < N; i++) refused += done[i].calls && done[i].err == CH_EUNAVAILABLE;
     ASSERT(refused >= N - 3);

@@ -22,7 +22,7 @@ TEST(sqlite_slow_query_does_not_stall_others)
     struct dbt_done sd = {0};
     struct ch_db_batch *b = ch_db_batch_new(e.dw, &e.arena);
     dbt_add(b, slow, (int64_t[]){3000000}, 1, &sc);
-    uint64_t t0 = ch_now_ms();
+    uint64_t t0 = ch__now_ms();
     dbt_submit(b, &sd);
 
     enum { N = 50 };
@@ -38,10 +38,10 @@ TEST(sqlite_slow_query_does_not_stall_others)
         dbt_submit(b, &fd[i]);
     }
     ASSERT(dbt_run_until(&e.tw.w, &total, N, 5000));
-    uint64_t t_fast = ch_now_ms() - t0;
+    uint64_t t_fast = ch__now_ms() - t0;
     ASSERT_EQ(sd.calls, 0); /* the slow one is still running */
     ASSERT(dbt_run_until(&e.tw.w, &sd.calls, 1, 30000));
-    uint64_t t_slow = ch_now_ms() - t0;
+    uint64_t t_slow = ch__now_ms() - t0;
     fprintf(stderr, "    sqlite: %d quick batches done after %llu ms, slow query after %llu ms\n",
             N, (unsigned long long)t_fast, (unsigned long long)t_slow);
     ASSERT_EQ(sc.err, 0);

@@ -12,7 +12,7 @@
 static void expect_error(const char *url, const char *expect)
 {
     char err[512] = "";
-    uint64_t t0 = ch_now_ms();
+    uint64_t t0 = ch__now_ms();
     struct ch_db *db = ch_db_open(url, NULL, err, sizeof(err));
     if (db) {
         ch_db_free(db);
@@ -22,7 +22,7 @@ static void expect_error(const char *url, const char *expect)
         ch_test_fail(__FILE__, __LINE__, "ch_db_open(\"%s\"): \"%s\" lacks \"%s\"", url, err,
                      expect);
     ASSERT(strchr(err, '\n') == NULL); /* one line */
-    ASSERT(ch_now_ms() - t0 < 3000);
+    ASSERT(ch__now_ms() - t0 < 3000);
 }
 
 TEST(url_rejects_unknown_schemes_and_garbage)

@@ -41,8 +41,8 @@ static void *par_main(void *arg)
         return NULL;
     }
     struct ch_db_worker *dw = ch_db_worker_get(p->db, p->id);
-    uint64_t end = ch_now_ms() + 20000;
-    while (p->done < PAR_BATCHES && ch_now_ms() < end) {
+    uint64_t end = ch__now_ms() + 20000;
+    while (p->done < PAR_BATCHES && ch__now_ms() < end) {
         while (p->started < PAR_BATCHES && p->started - p->done < 4) {
             struct ch_db_batch *b = ch_db_batch_new(dw, &p->arena);
             ch_db_batch_add(b, p->incr, NULL, 0, par_result, p);
@@ -50,7 +50,7 @@ static void *par_main(void *arg)
             ch_db_batch_submit(b, par_done, p);
             p->started++;
         }
-        ch_loop_run_once(&p->tw.w.loop, 5);
+        ch__loop_run_once(&p->tw.w.loop, 5);
     }
     ch_db_worker_stop(p->db, &p->tw.w);
     ch_arena_cleanup(&p->arena);

@@ -3,7 +3,7 @@
 
 #include "chopin/middleware.h"
 #include "chopin/respond.h"
-#include "http/app.h"
+#include "framework/app.h"
 
 static int body_limit(struct ch_request *req, void *arg)
 {

@@ -2,7 +2,7 @@
  * here with its request id, so the failure is visible to operators. */
 #include "chopin/error.h"
 #include "chopin/middleware.h"
-#include "util/log.h"
+#include "chopin/log.h"
 
 static void after(struct ch_request *req, void *arg)
 {

@@ -7,38 +7,38 @@
 #include "chopin/json.h"
 #include "http/engine.h"
 
-enum { CH_APP_MAX_MIDDLEWARE = 32 };
+enum { CH__APP_MAX_MIDDLEWARE = 32 };
 
 struct ch_group {
     struct ch_app *app;
     struct ch_group *parent;
     char *prefix; /* full prefix, parents included */
-    struct ch_middleware mw[CH_APP_MAX_MIDDLEWARE];
+    struct ch_middleware mw[CH__APP_MAX_MIDDLEWARE];
     size_t nmw;
     struct ch_group *next; /* the app's list of groups, for freeing */
 };
 
 /* A registered route: its handler and its whole middleware chain, flattened at start. */
-struct ch_app_route {
+struct ch__app_route {
     ch_handler_fn handler;
     struct ch_group *group; /* NULL: top level */
     const struct ch_middleware **chain;
     size_t nchain;
     char *pattern;
     unsigned methods;
-    struct ch_app_route *next;
+    struct ch__app_route *next;
 };
 
 struct ch_app {
     struct ch_config cfg;
-    struct ch_http_app http;
+    struct ch__http_app http;
     struct ch_router *router;
-    struct ch_middleware mw[CH_APP_MAX_MIDDLEWARE];
+    struct ch_middleware mw[CH__APP_MAX_MIDDLEWARE];
     size_t nmw;
     struct ch_group *groups;
-    struct ch_app_route *routes, **routes_tail;
+    struct ch__app_route *routes, **routes_tail;
     size_t nroutes;
-    struct ch_app_route fallback; /* 404, 405 and OPTIONS: global middleware only */
+    struct ch__app_route fallback; /* 404, 405 and OPTIONS: global middleware only */
     void *state;
     int (*worker_start)(struct ch_worker *w, void *arg);
     void (*worker_stop)(struct ch_worker *w, void *arg);
@@ -50,7 +50,7 @@ struct ch_app {
 /* The app a request belongs to. */
 static inline struct ch_app *ch__app_of(const struct ch_request *req)
 {
-    const struct ch_http_app *h = req->_app;
+    const struct ch__http_app *h = req->_app;
     return h->data;
 }
 

@@ -4,8 +4,8 @@
 
 #include "chopin/error.h"
 #include "chopin/respond.h"
-#include "http/app.h"
-#include "util/log.h"
+#include "framework/app.h"
+#include "chopin/log.h"
 
 static const struct {
     int status;

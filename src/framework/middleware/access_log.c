@@ -4,7 +4,7 @@
 #include <unistd.h>
 
 #include "chopin/middleware.h"
-#include "http/app.h"
+#include "framework/app.h"
 
 static uint64_t now_us(void)
 {

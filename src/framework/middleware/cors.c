@@ -4,7 +4,7 @@
 
 #include "chopin/middleware.h"
 #include "chopin/respond.h"
-#include "http/app.h"
+#include "framework/app.h"
 
 /* The middleware's argument is its list of allowed origins, as given (comma-separated, spaces
  * around entries allowed): a copy made at registration, or NULL to follow CORS_ORIGINS.

@@ -6,14 +6,14 @@
 #include "chopin/middleware.h"
 #include "chopin/respond.h"
 #include "core/server.h"
-#include "http/app.h"
-#include "util/log.h"
+#include "framework/app.h"
+#include "chopin/log.h"
 
 static void app_handle(struct ch_request *req);
 static void app_before_send(struct ch_request *req);
 static int fallback_handler(struct ch_request *req);
 
-static void render_error(const struct ch_http_app *h, int status, const char *message,
+static void render_error(const struct ch__http_app *h, int status, const char *message,
                          struct ch_buf *body, struct ch_str *content_type)
 {
     (void)h;
@@ -56,7 +56,7 @@ void ch_app_free(struct ch_app *app)
         free(g);
     }
     while (app->routes) {
-        struct ch_app_route *r = app->routes;
+        struct ch__app_route *r = app->routes;
         app->routes = r->next;
         free(r->chain);
         free(r->pattern);
@@ -87,7 +87,7 @@ static int note_error(struct ch_app *app, int rc, const char *pattern)
 
 int ch_app_use(struct ch_app *app, struct ch_middleware mw)
 {
-    if (app->nmw == CH_APP_MAX_MIDDLEWARE) return note_error(app, CH_ERANGE, "(middleware)");
+    if (app->nmw == CH__APP_MAX_MIDDLEWARE) return note_error(app, CH_ERANGE, "(middleware)");
     app->mw[app->nmw++] = mw;
     return 0;
 }
@@ -118,7 +118,7 @@ static int add_route(struct ch_app *app, struct ch_group *g, unsigned methods, c
                      ch_handler_fn handler)
 {
     if (!handler || !pattern) return note_error(app, CH_EINVAL, pattern ? pattern : "(null)");
-    struct ch_app_route *r = calloc(1, sizeof(*r));
+    struct ch__app_route *r = calloc(1, sizeof(*r));
     if (!r) return note_error(app, CH_ENOMEM, pattern);
     r->pattern = g ? join(g->prefix, pattern) : strdup(pattern);
     r->handler = handler;
@@ -204,7 +204,7 @@ struct ch_group *ch_group_sub(struct ch_group *parent, const char *prefix)
 
 int ch_group_use(struct ch_group *g, struct ch_middleware mw)
 {
-    if (g->nmw == CH_APP_MAX_MIDDLEWARE) return note_error(g->app, CH_ERANGE, g->prefix);
+    if (g->nmw == CH__APP_MAX_MIDDLEWARE) return note_error(g->app, CH_ERANGE, g->prefix);
     g->mw[g->nmw++] = mw;
     return 0;
 }
@@ -234,7 +234,7 @@ size_t ch_app_route_count(const struct ch_app *app)
 
 const char *ch_app_route_info(const struct ch_app *app, size_t i, unsigned *methods)
 {
-    const struct ch_app_route *r = app->routes;
+    const struct ch__app_route *r = app->routes;
     while (r && i--) r = r->next;
     if (!r) return NULL;
     if (methods) *methods = r->methods;
@@ -243,7 +243,7 @@ const char *ch_app_route_info(const struct ch_app *app, size_t i, unsigned *meth
 
 /* Flattens global + enclosing groups' + the group's middleware into one array per route, so a
  * request walks a plain array. */
-static int build_chain(struct ch_app *app, struct ch_app_route *r)
+static int build_chain(struct ch_app *app, struct ch__app_route *r)
 {
     const struct ch_group *path[64];
     size_t depth = 0, n = app->nmw;
@@ -284,7 +284,7 @@ static void app_handle(struct ch_request *req)
 {
     struct ch_app *app = ch__app_of(req);
     struct ch_route_match m;
-    const struct ch_app_route *route = &app->fallback;
+    const struct ch__app_route *route = &app->fallback;
     enum ch_route_status st = ch_router_match(app->router, req->method, req->path, &m);
     req->state = app->state;
     req->_mw_ran = 0;
@@ -325,7 +325,7 @@ static void app_handle(struct ch_request *req)
 
 static void app_before_send(struct ch_request *req)
 {
-    const struct ch_app_route *route = req->_route;
+    const struct ch__app_route *route = req->_route;
     if (!route) return;
     for (unsigned i = req->_mw_ran; i-- > 0;) {
         const struct ch_middleware *mw = route->chain[i];
@@ -362,13 +362,13 @@ int ch_app_configure(struct ch_app *app, int argc, char **argv)
 
 static int worker_start(struct ch_worker *w)
 {
-    struct ch_app *app = ((struct ch_http_app *)w->server->proto_ctx)->data;
+    struct ch_app *app = ((struct ch__http_app *)w->server->proto_ctx)->data;
     return app->worker_start ? app->worker_start(w, app->worker_arg) : 0;
 }
 
 static void worker_stop(struct ch_worker *w)
 {
-    struct ch_app *app = ((struct ch_http_app *)w->server->proto_ctx)->data;
+    struct ch_app *app = ((struct ch__http_app *)w->server->proto_ctx)->data;
     if (app->worker_stop) app->worker_stop(w, app->worker_arg);
 }
 
@@ -379,17 +379,17 @@ int ch_app_serve(struct ch_app *app)
                app->first_error_pattern, ch_strerror(app->first_error));
         return 1;
     }
-    for (struct ch_app_route *r = app->routes; r; r = r->next)
+    for (struct ch__app_route *r = app->routes; r; r = r->next)
         if (build_chain(app, r) != 0) return 1;
     free(app->fallback.chain);
     app->fallback.chain = NULL;
     if (build_chain(app, &app->fallback) != 0) return 1;
 
-    struct ch_server server;
-    ch_server_init(&server, &app->cfg, &ch_h1_proto, &app->http);
+    struct ch__server server;
+    ch__server_init(&server, &app->cfg, &ch__h1_proto, &app->http);
     server.worker_init = worker_start;
     server.worker_cleanup = worker_stop;
-    return ch_server_run(&server) == 0 ? 0 : 1;
+    return ch__server_run(&server) == 0 ? 0 : 1;
 }
 
 int ch_app_run(struct ch_app *app, int argc, char **argv)
