@@ -24,7 +24,7 @@ static void on_ping_done(void *arg, int err)
         ch_request_release(req);
         return;
     }
-    ch_db_worker_stats(ch_db_worker_get(db, req->worker_id), &st);
+    ch_db_worker_stats(ch_request_db(req), &st);
     struct ch_json_writer *w = ch_json_ok(req);
     ch_json_object_begin(w);
     ch_json_key(w, "status");
@@ -51,7 +51,7 @@ static void on_ping_done(void *arg, int err)
 
 static int health(struct ch_request *req)
 {
-    struct ch_db_batch *b = ch_db_batch_new(ch_db_worker_get(db, req->worker_id), &req->arena);
+    struct ch_db_batch *b = ch_db_batch_new(ch_request_db(req), &req->arena);
     if (!b) return ch_error(req, CH_ERR_SERVICE_UNAVAILABLE, "database unavailable");
     ch_request_hold(req);
     ch_db_batch_add(b, ping_stmt, NULL, 0, NULL, NULL);

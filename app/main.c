@@ -31,6 +31,7 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    ch_app_set_db(app, db);
     ch_app_use_defaults(app);
     basic_register(app);
     notes_register(app);

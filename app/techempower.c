@@ -73,7 +73,7 @@ static void finish(struct ch_request *req, int err)
 
 static struct ch_db_batch *batch_for(struct ch_request *req)
 {
-    struct ch_db_batch *b = ch_db_batch_new(ch_db_worker_get(db, req->worker_id), &req->arena);
+    struct ch_db_batch *b = ch_db_batch_new(ch_request_db(req), &req->arena);
     if (b) ch_request_hold(req);
     return b;
 }
@@ -260,7 +260,7 @@ static void on_update_read_done(void *arg, int err)
     struct update *u = arg;
     struct ch_request *req = u->req;
     if (!err && u->read != u->n) err = CH_EIO;
-    struct ch_db_batch *b = err ? NULL : ch_db_batch_new(ch_db_worker_get(db, req->worker_id),
+    struct ch_db_batch *b = err ? NULL : ch_db_batch_new(ch_request_db(req),
                                                          &req->arena);
     if (!b) {
         finish(req, err ? err : CH_ENOMEM);

@@ -28,6 +28,7 @@
 #include "request.h"
 
 struct ch_app;
+struct ch_db;
 struct ch_group;
 struct ch_worker;
 
@@ -57,6 +58,10 @@ struct ch_config *ch_app_config(struct ch_app *app);
 
 /* The state pointer handed to every request as req->state. */
 void ch_app_set_state(struct ch_app *app, void *state);
+
+/* The database whose per-worker pools requests reach through ch_request_db() (chopin/db.h).
+ * The app does not own it: start and stop its pools from worker hooks, free it after. */
+void ch_app_set_db(struct ch_app *app, struct ch_db *db);
 
 /* Adds global middleware (copied); it runs for every request, matched or not. */
 int ch_app_use(struct ch_app *app, struct ch_middleware mw);

@@ -51,6 +51,7 @@
 #include "str.h"
 
 struct ch_worker;
+struct ch_request;
 struct ch_db;        /* process-wide: URL, statements, driver state */
 struct ch_db_worker; /* one worker's pool; used only on that worker's thread */
 struct ch_db_batch;  /* the queries of one request, allocated in its arena */
@@ -130,6 +131,10 @@ void ch_db_worker_stop(struct ch_db *db, struct ch_worker *w);
 /* The pool of worker `worker_id` (e.g. req->worker_id), or NULL if it is not started. Only
  * meaningful on that worker's thread. */
 struct ch_db_worker *ch_db_worker_get(const struct ch_db *db, int worker_id);
+
+/* The pool of the worker serving `req`, in the database given to its app (ch_app_set_db());
+ * NULL when the app has none or the pool is not started. */
+struct ch_db_worker *ch_request_db(const struct ch_request *req);
 
 /* Counters of one worker's pool, for tests, logs and health checks. */
 struct ch_db_stats {

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "chopin/db.h"
 #include "chopin/error.h"
 #include "chopin/middleware.h"
 #include "chopin/respond.h"
@@ -74,6 +75,16 @@ struct ch_config *ch_app_config(struct ch_app *app)
 void ch_app_set_state(struct ch_app *app, void *state)
 {
     app->state = state;
+}
+
+void ch_app_set_db(struct ch_app *app, struct ch_db *db)
+{
+    app->db = db;
+}
+
+struct ch_db_worker *ch_request_db(const struct ch_request *req)
+{
+    return ch_db_worker_get(ch__app_of(req)->db, req->worker_id);
 }
 
 static int note_error(struct ch_app *app, int rc, const char *pattern)

@@ -40,6 +40,7 @@ struct ch_app {
     size_t nroutes;
     struct ch__app_route fallback; /* 404, 405 and OPTIONS: global middleware only */
     void *state;
+    struct ch_db *db; /* ch_app_set_db(): the pool every request's worker uses */
     int (*worker_start)(struct ch_worker *w, void *arg);
     void (*worker_stop)(struct ch_worker *w, void *arg);
     void *worker_arg;
