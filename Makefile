@@ -45,7 +45,7 @@ CFLAGS   ?= $(OPT) -std=c11 $(WARN) -MMD -MP
 
 LIB_SRC  := $(wildcard src/util/*.c src/core/*.c src/http/*.c src/framework/*.c \
             src/framework/*/*.c src/json/*.c src/db/*.c)
-APP_SRC  := $(wildcard app/*.c)
+APP_SRC  := $(wildcard app/*.c app/cli/*.c)
 UNIT_SRC := $(wildcard tests/unit/*.c tests/unit/*/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(O)/obj/%.o)
 APP_OBJ  := $(APP_SRC:%.c=$(O)/obj/%.o)

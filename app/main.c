@@ -5,15 +5,23 @@
 #include <chopin/db.h>
 
 #include "basic.h"
+#include "cli/cli.h"
 #include "health.h"
 #include "notes.h"
 #include "techempower.h"
 
 int main(int argc, char **argv)
 {
+    int shift, rc = cli_main(argc, argv, &shift); /* chopin new, generate, db, run, routes */
+    if (rc >= 0) return rc;
+    if (shift) {
+        argv[1] = argv[0];
+        argv++;
+        argc--;
+    }
     struct ch_app *app = ch_app_new();
     if (!app) return 1;
-    int rc = ch_app_configure(app, argc, argv);
+    rc = ch_app_configure(app, argc, argv);
     if (rc != 0) {
         ch_app_free(app);
         return rc == 1 ? 0 : rc;

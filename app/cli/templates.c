@@ -1,0 +1,168 @@
+/* The files of a new project. Kept as plain text so that what a user gets is easy to read
+ * here; `chopin new` expands {{name}}, {{ident}}, {{database_url}} and {{version}}. */
+#include "templates.h"
+
+static const char makefile[] =
+    "# {{name}}: a Chopin application.\n"
+    "#   make          build build/{{name}}\n"
+    "#   make run      build and serve on http://127.0.0.1:3000 (chopin run reloads on changes)\n"
+    "#   make test     build and run every tests/test_*.c\n"
+    "#   make debug    ASan + UBSan build under build/debug/\n"
+    "APP      ?= build/{{name}}\n"
+    "CC       ?= cc\n"
+    "CFLAGS   ?= -O2 -g\n"
+    "WARN     := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla\n"
+    "CHOPIN   := $(shell pkg-config --cflags chopin)\n"
+    "LIBS     := $(shell pkg-config --libs --static chopin)\n"
+    "SRC      := $(filter-out src/main.c,$(wildcard src/*.c))\n"
+    "HDR      := $(wildcard src/*.h)\n"
+    "TESTS    := $(patsubst tests/%.c,$(dir $(APP))tests/%,$(wildcard tests/test_*.c))\n"
+    "\n"
+    "all: $(APP)\n"
+    "\n"
+    "$(APP): src/main.c $(SRC) $(HDR)\n"
+    "\t@mkdir -p $(dir $@)\n"
+    "\t$(CC) $(CFLAGS) $(WARN) $(CHOPIN) -o $@ src/main.c $(SRC) $(LIBS)\n"
+    "\n"
+    "$(dir $(APP))tests/%: tests/%.c $(SRC) $(HDR)\n"
+    "\t@mkdir -p $(dir $@)\n"
+    "\t$(CC) $(CFLAGS) $(WARN) $(CHOPIN) -Isrc -o $@ $< $(SRC) $(LIBS)\n"
+    "\n"
+    "run: $(APP)\n"
+    "\t./$(APP)\n"
+    "\n"
+    "test: $(TESTS)\n"
+    "\t@set -e; for t in $(TESTS); do echo \"== $$t\"; ./$$t; done\n"
+    "\n"
+    "debug:\n"
+    "\t$(MAKE) APP=build/debug/{{name}} \\\n"
+    "\t    CFLAGS=\"-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined\" all test\n"
+    "\n"
+    "# For chopin run, chopin db and chopin routes: the binary this Makefile builds.\n"
+    "print-app:\n"
+    "\t@echo $(APP)\n"
+    "\n"
+    "clean:\n"
+    "\trm -rf build\n"
+    "\n"
+    ".PHONY: all run test debug print-app clean\n";
+
+static const char app_h[] =
+    "/* {{name}}: the application, built by one function that main() and the tests share. */\n"
+    "#ifndef APP_H\n"
+    "#define APP_H\n"
+    "\n"
+    "#include <chopin/chopin.h>\n"
+    "\n"
+    "/* The application with its routes, middleware and database; NULL when out of memory. */\n"
+    "struct ch_app *app_create(void);\n"
+    "\n"
+    "#endif\n";
+
+static const char app_c[] =
+    "/* {{name}}: routes and middleware. `chopin generate resource` registers new resources\n"
+    " * below, at the chopin:register line. */\n"
+    "#include \"app.h\"\n"
+    "\n"
+    "static int welcome(struct ch_request *req)\n"
+    "{\n"
+    "    struct ch_json_writer *w = ch_json_ok(req);\n"
+    "    ch_json_object_begin(w);\n"
+    "    ch_json_key(w, \"message\");\n"
+    "    ch_json_string(w, \"Welcome to {{name}}!\");\n"
+    "    ch_json_key(w, \"docs\");\n"
+    "    ch_json_string(w, \"/api-docs\");\n"
+    "    ch_json_object_end(w);\n"
+    "    return ch_respond(req, 200);\n"
+    "}\n"
+    "\n"
+    "struct ch_app *app_create(void)\n"
+    "{\n"
+    "    struct ch_app *app = ch_app_new();\n"
+    "    if (!app) return NULL;\n"
+    "    ch_app_use_defaults(app);\n"
+    "    ch_app_use_database(app, NULL);\n"
+    "    ch_app_migrations_dir(app, \"migrations\");\n"
+    "    ch_get(app, \"/\", welcome);\n"
+    "    /* chopin:register */\n"
+    "    return app;\n"
+    "}\n";
+
+static const char main_c[] = "#include \"app.h\"\n"
+                             "\n"
+                             "int main(int argc, char **argv)\n"
+                             "{\n"
+                             "    return ch_app_run(app_create(), argc, argv);\n"
+                             "}\n";
+
+static const char test_c[] =
+    "/* The welcome route, through Chopin's test client: the app runs in this process on a\n"
+    " * free port, with a private in-memory database. */\n"
+    "#include <stdio.h>\n"
+    "#include <stdlib.h>\n"
+    "\n"
+    "#include \"app.h\"\n"
+    "\n"
+    "static int passed, failed;\n"
+    "\n"
+    "#define CHECK(cond)                                                        \\\n"
+    "    do {                                                                   \\\n"
+    "        if (cond) passed++;                                                \\\n"
+    "        else failed++, fprintf(stderr, \"%s:%d: %s\\n\", __FILE__, __LINE__, #cond); \\\n"
+    "    } while (0)\n"
+    "\n"
+    "int main(void)\n"
+    "{\n"
+    "    setenv(\"DATABASE_URL\", \"sqlite::memory:\", 1);\n"
+    "    struct ch_test *t = ch_test_start(app_create());\n"
+    "    CHECK(t != NULL);\n"
+    "    if (!t) return 1;\n"
+    "    struct ch_test_response res;\n"
+    "    CHECK(ch_test_request(t, \"GET\", \"/\", NULL, &res) == 0);\n"
+    "    CHECK(res.status == 200);\n"
+    "    CHECK(ch_json_value_bool(ch_json_value_get(res.json, \"success\")));\n"
+    "    CHECK(ch_test_request(t, \"GET\", \"/nowhere\", NULL, &res) == 0);\n"
+    "    CHECK(res.status == 404);\n"
+    "    ch_test_stop(t);\n"
+    "    printf(\"%d passed, %d failed\\n\", passed, failed);\n"
+    "    return failed != 0;\n"
+    "}\n";
+
+static const char env_example[] =
+    "# Copy to .env: the app reads it at start (the real environment wins).\n"
+    "DATABASE_URL={{database_url}}\n"
+    "SERVER_PORT=3000\n"
+    "ENVIRONMENT=development\n";
+
+static const char gitignore[] = "build/\n.env\n*.db\n*.db-shm\n*.db-wal\n";
+
+static const char readme[] =
+    "# {{name}}\n"
+    "\n"
+    "A Chopin {{version}} application.\n"
+    "\n"
+    "```sh\n"
+    "make test        # build and run the tests\n"
+    "make run         # serve on http://127.0.0.1:3000\n"
+    "chopin run       # the same, rebuilt and restarted on every change\n"
+    "chopin generate resource post title:string body:text published:bool\n"
+    "chopin db migrate | rollback [N] | status | new NAME\n"
+    "chopin routes    # the routes this app serves\n"
+    "```\n"
+    "\n"
+    "Settings come from the environment and `.env` (see `.env.example`); `build/{{name}} --help`\n"
+    "lists them. Migrations live in `migrations/` and are applied at start.\n";
+
+const struct cli_template cli_project_files[] = {
+    {"Makefile", makefile},
+    {"src/app.h", app_h},
+    {"src/app.c", app_c},
+    {"src/main.c", main_c},
+    {"tests/test_app.c", test_c},
+    {"migrations/.keep", ""},
+    {".env.example", env_example},
+    {".gitignore", gitignore},
+    {"README.md", readme},
+};
+
+const size_t cli_project_files_count = sizeof(cli_project_files) / sizeof(cli_project_files[0]);
