@@ -36,6 +36,9 @@ int cli_project_app(const char *cmd, char *path, size_t len);
 /* Builds the project in the current folder with `make` (output shown). 0 on success. */
 int cli_build(const char *cmd);
 
+/* The next migration number: one more than the highest NNNN_ prefix in migrations/. */
+long cli_next_migration(void);
+
 /* Runs argv[0] with argv and waits: its exit status, or 1 when it could not start. */
 int cli_exec_wait(char *const argv[]);
 

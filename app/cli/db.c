@@ -43,8 +43,7 @@ static int valid_name(const char *s)
     return 1;
 }
 
-/* The next migration number: one more than the highest NNNN_ prefix in migrations/. */
-static long next_version(void)
+long cli_next_migration(void)
 {
     long max = 0;
     DIR *d = opendir("migrations");
@@ -67,7 +66,7 @@ static int new_migration(const char *name)
     if (mkdir("migrations", 0755) != 0 && errno != EEXIST)
         return cli_fail("db new", "cannot create migrations/: %s", strerror(errno));
     char path[256];
-    snprintf(path, sizeof(path), "migrations/%04ld_%s.sql", next_version(), name);
+    snprintf(path, sizeof(path), "migrations/%04ld_%s.sql", cli_next_migration(), name);
     FILE *f = fopen(path, "wx"); /* never overwrite */
     if (!f) return cli_fail("db new", "cannot create %s: %s", path, strerror(errno));
     fprintf(f, "-- %s: applied once, in its own transaction, by `chopin db migrate` or at start.\n"

@@ -1,0 +1,176 @@
+"""The chopin command, end to end: install into a temporary prefix, create a project with
+`chopin new`, build and test it with its own Makefile through pkg-config, serve it, and drive
+`chopin run`, `chopin db` and the argument errors.
+
+CHOPIN_BIN names the build whose tree is installed (its directory's parent is the O= of make).
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+from lib import ROOT, case, check, eq, free_port, run, Failure  # noqa: E402
+
+WORK = tempfile.mkdtemp(prefix="chopin-cli-")
+PREFIX = os.path.join(WORK, "prefix")
+ENV = dict(os.environ)
+ENV["PATH"] = os.path.join(PREFIX, "bin") + ":" + ENV.get("PATH", "")
+ENV["PKG_CONFIG_PATH"] = os.path.join(PREFIX, "lib", "pkgconfig")
+for k in list(ENV):
+    if k.startswith(("SERVER_", "DATABASE_", "WORKERS", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")):
+        del ENV[k]
+_installed = False
+
+
+def sh(args, cwd=None, env=None, timeout=300, check_rc=True):
+    p = subprocess.run(args, cwd=cwd or WORK, env=env or ENV, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=timeout)
+    out = p.stdout.decode("utf-8", "replace")
+    if check_rc and p.returncode != 0:
+        raise Failure("%s exited %d:\n%s" % (" ".join(args), p.returncode, out[-3000:]))
+    return p.returncode, out
+
+
+def install():
+    global _installed
+    if _installed:
+        return
+    bin_path = os.environ.get("CHOPIN_BIN", os.path.join(ROOT, "build", "chopin"))
+    obj = os.path.relpath(os.path.dirname(bin_path), ROOT)
+    sh(["make", "-s", "O=" + obj, "PREFIX=" + PREFIX, "install"], cwd=ROOT, timeout=900)
+    _installed = True
+
+
+def chopin(*args, cwd=None, check_rc=False):
+    return sh(["chopin"] + list(args), cwd=cwd, check_rc=check_rc)
+
+
+def new_project(name, *extra):
+    install()
+    path = os.path.join(WORK, name)
+    shutil.rmtree(path, ignore_errors=True)
+    chopin("new", name, *extra, check_rc=True)
+    return path
+
+
+def http_get(port, path, timeout=2):
+    with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=timeout) as r:
+        return r.status, json.loads(r.read())
+
+
+def wait_for(pred, seconds, what):
+    deadline = time.time() + seconds
+    last = None
+    while time.time() < deadline:
+        try:
+            v = pred()
+            if v:
+                return v
+        except Exception as e:  # not up yet, or the old process is stopping
+            last = e
+        time.sleep(0.1)
+    raise Failure("%s within %ss (last error: %r)" % (what, seconds, last))
+
+
+@case
+def usage_errors_exit_2_and_help_exits_0():
+    install()
+    for args in (["bogus"], ["new"], ["new", "x", "--db", "mysql"], ["new", "a", "b"],
+                 ["new", "1bad"], ["db"], ["db", "frobnicate"], ["db", "rollback", "abc"],
+                 ["db", "rollback", "0"], ["db", "new"], ["run", "extra"], ["routes", "x"],
+                 ["generate"], ["help", "nope"]):
+        rc, out = chopin(*args)
+        eq(rc, 2, "exit status of chopin %s" % " ".join(args))
+        eq(len(out.strip().splitlines()), 1, "one-line error for chopin %s: %r" % (args, out))
+    for sub in ("new", "generate", "db", "run", "routes"):
+        rc, out = chopin(sub, "--help")
+        eq(rc, 0, "chopin %s --help" % sub)
+        check(out.startswith("Usage: chopin " + sub), "help of %s: %r" % (sub, out[:80]))
+    rc, out = chopin("--help")
+    eq(rc, 0, "chopin --help")
+    check("generate" in out and "--port" in out, "top help lists commands and server flags")
+
+
+@case
+def new_project_builds_tests_and_serves():
+    path = new_project("demo")
+    for f in ("Makefile", "src/main.c", "src/app.c", "tests/test_app.c", ".env.example",
+              ".gitignore", "README.md", "migrations"):
+        check(os.path.exists(os.path.join(path, f)), "chopin new wrote " + f)
+    rc, out = chopin("new", "demo")
+    eq(rc, 1, "chopin new on an existing folder")
+    check("exists" in out, "says why: %r" % out)
+    rc, out = sh(["make", "test"], cwd=path)
+    check(" passed, 0 failed" in out, "make test in the new project:\n" + out[-2000:])
+    sh(["make"], cwd=path)
+    port = free_port()
+    env = dict(ENV, SERVER_PORT=str(port), WORKERS="1", DATABASE_URL="sqlite::memory:")
+    proc = subprocess.Popen([os.path.join(path, "build", "demo")], cwd=path, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        status, body = wait_for(lambda: http_get(port, "/"), 10, "the app answers /")
+        eq(status, 200, "welcome status")
+        check("Welcome to demo" in body["data"]["message"], "welcome body %r" % body)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        eq(proc.wait(15), 0, "the app exits cleanly on SIGTERM")
+
+
+@case
+def db_new_numbers_migrations():
+    path = new_project("migs")
+    _, out = chopin("db", "new", "create_things", cwd=path, check_rc=True)
+    check("0001_create_things.sql" in out, out)
+    _, out = chopin("db", "new", "add_color", cwd=path, check_rc=True)
+    check("0002_add_color.sql" in out, out)
+    rc, out = chopin("db", "new", "Bad-Name", cwd=path)
+    eq(rc, 2, "a bad migration name")
+
+
+@case
+def run_rebuilds_on_change_and_survives_a_broken_build():
+    path = new_project("live")
+    port = free_port()
+    env = dict(ENV, SERVER_PORT=str(port), WORKERS="1", DATABASE_URL="sqlite::memory:")
+    log = open(os.path.join(WORK, "run.log"), "w+b")
+    proc = subprocess.Popen(["chopin", "run"], cwd=path, env=env, stdout=log, stderr=log,
+                            start_new_session=True)
+    app_c = os.path.join(path, "src", "app.c")
+    try:
+        wait_for(lambda: http_get(port, "/")[0] == 200, 120, "chopin run serves the app")
+        src = open(app_c).read()
+        with open(app_c, "w") as f:
+            f.write(src.replace("Welcome to live!", "Edited live!"))
+        wait_for(lambda: http_get(port, "/")[1]["data"]["message"] == "Edited live!", 120,
+                 "the edited handler answers")
+        with open(app_c, "w") as f:
+            f.write(src.replace("Welcome to live!", "Broken\"; syntax error"))
+        # The build fails; the previous process keeps answering with the edited text.
+        def build_failed():
+            log.flush()
+            return b"build failed" in open(log.name, "rb").read()
+        wait_for(build_failed, 120, "chopin run reports the failed build")
+        eq(http_get(port, "/")[1]["data"]["message"], "Edited live!", "old process answers")
+        check(b"error" in open(log.name, "rb").read(), "the compiler's errors are shown")
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            raise Failure("chopin run did not stop on SIGTERM")
+    check(socket.socket().connect_ex(("127.0.0.1", port)) != 0, "the app stopped with chopin run")
+
+
+if __name__ == "__main__":
+    try:
+        run("cli")
+    finally:
+        shutil.rmtree(WORK, ignore_errors=True)
