@@ -26,6 +26,13 @@ enum ch_mode {
     CH_MODE_PERFORMANCE,
 };
 
+enum ch_migrate_cmd {
+    CH_MIGRATE_NONE,
+    CH_MIGRATE_STATUS,
+    CH_MIGRATE_ONLY,
+    CH_MIGRATE_DOWN,
+};
+
 struct ch_config {
     enum ch_mode mode;
     char host[256];
@@ -46,6 +53,9 @@ struct ch_config {
     char database_url[1024]; /* empty: the embedded SQLite file chopin.db */
     int db_pool_size; /* 0: the database layer's default (chopin/db.h) */
     char cors_origins[1024]; /* comma-separated; empty or "*": any origin */
+    /* --migrate-status, --migrate-only, --migrate-down N (flags only; see chopin/db.h) */
+    enum ch_migrate_cmd migrate;
+    int migrate_down; /* N of --migrate-down */
 };
 
 /* Fills every field with its default. */
