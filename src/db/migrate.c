@@ -573,7 +573,12 @@ int ch_db_migrate(struct ch_db *db, const struct ch_migrations *ms, char *err, s
         free(o);
         return rc;
     }
-    if (db->drv->exec(db, dialect(db) == PG ? pg_table : sqlite_table, msg, sizeof(msg)) != 0) {
+    /* Created only when missing: on SQLite, CREATE TABLE takes the write lock even when the
+     * table exists, which would queue every starting process behind a running migration. */
+    int exists = 0;
+    if ((rc = table_exists(db, &exists, err, errlen)) != 0) goto out;
+    if (!exists &&
+        db->drv->exec(db, dialect(db) == PG ? pg_table : sqlite_table, msg, sizeof(msg)) != 0) {
         ch__db_errf(err, errlen, "cannot create chopin_migrations: %s", msg);
         rc = CH_EIO;
         goto out;

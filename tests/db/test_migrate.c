@@ -373,14 +373,18 @@ DB_TEST(four_processes_apply_each_migration_once)
 {
     char fresh[1024], out[512];
     dbt_fresh(url, "mig_race", fresh, sizeof(fresh));
+    /* Each slow enough for the others to have read the applied list meanwhile. */
+#define SLOW_PG(n) "INSERT INTO runs SELECT " #n " FROM pg_sleep(0.3)"
+#define SLOW_SQ(n)                                                                         \
+    "INSERT INTO runs WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE " \
+    "x < 300000) SELECT " #n " * count(*) / 300000 FROM c"
     const struct ch_migration m[] = {
-        {.version = 1, .name = "table", .sql = "CREATE TABLE runs (n integer)"},
-        {.version = 2,
-         .name = "slow_insert",
-         .sql_postgres = "INSERT INTO runs SELECT 1 FROM pg_sleep(0.3)",
-         .sql_sqlite = "INSERT INTO runs WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 "
-                       "FROM c WHERE x < 300000) SELECT count(*) / 300000 FROM c"},
-        {.version = 3, .name = "second", .sql = "INSERT INTO runs VALUES (3)"},
+        {.version = 1,
+         .name = "table",
+         .sql_postgres = "CREATE TABLE runs (n integer); " SLOW_PG(1),
+         .sql_sqlite = "CREATE TABLE runs (n integer); " SLOW_SQ(1)},
+        {.version = 2, .name = "slow_insert", .sql_postgres = SLOW_PG(2), .sql_sqlite = SLOW_SQ(2)},
+        {.version = 3, .name = "third", .sql = "INSERT INTO runs VALUES (3)"},
     };
     int go[2];
     ASSERT_EQ(pipe(go), 0);
@@ -412,7 +416,7 @@ DB_TEST(four_processes_apply_each_migration_once)
         ASSERT_EQ(WEXITSTATUS(status), 0);
     }
     query_text(fresh, "SELECT n FROM runs ORDER BY n", out, sizeof(out));
-    ASSERT_CSTR_EQ(out, "1,3");
+    ASSERT_CSTR_EQ(out, "1,2,3");
     query_text(fresh, "SELECT count(*) FROM chopin_migrations", out, sizeof(out));
     ASSERT_CSTR_EQ(out, "3");
 }
