@@ -72,6 +72,10 @@
 #include "arena.h"
 #include "str.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct ch_worker;
 struct ch_request;
 struct ch_db;        /* process-wide: URL, statements, driver state */
@@ -186,25 +190,37 @@ struct ch_db_param {
 
 static inline struct ch_db_param ch_db_param_null(void)
 {
-    struct ch_db_param p = {.type = CH_DB_PARAM_NULL};
+    struct ch_db_param p;
+    memset(&p, 0, sizeof(p));
+    p.type = CH_DB_PARAM_NULL;
     return p;
 }
 
 static inline struct ch_db_param ch_db_param_int(int64_t v)
 {
-    struct ch_db_param p = {.type = CH_DB_PARAM_INT, .u.i = v};
+    struct ch_db_param p;
+    memset(&p, 0, sizeof(p));
+    p.type = CH_DB_PARAM_INT;
+    p.u.i = v;
     return p;
 }
 
 static inline struct ch_db_param ch_db_param_text(struct ch_str s)
 {
-    struct ch_db_param p = {.type = CH_DB_PARAM_TEXT, .u.text = s};
+    struct ch_db_param p;
+    memset(&p, 0, sizeof(p));
+    p.type = CH_DB_PARAM_TEXT;
+    p.u.text = s;
     return p;
 }
 
 static inline struct ch_db_param ch_db_param_ints(const int64_t *v, size_t n)
 {
-    struct ch_db_param p = {.type = CH_DB_PARAM_INT_ARRAY, .u.ints = {v, n}};
+    struct ch_db_param p;
+    memset(&p, 0, sizeof(p));
+    p.type = CH_DB_PARAM_INT_ARRAY;
+    p.u.ints.v = v;
+    p.u.ints.n = n;
     return p;
 }
 
@@ -395,5 +411,9 @@ int ch_app_statement(struct ch_app *app, const char *name, const char *sql, cons
 
 /* The open database while the app serves (in worker hooks and handlers), else NULL. */
 struct ch_db *ch_app_db(const struct ch_app *app);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
