@@ -4,6 +4,9 @@
  *
  *   curl localhost:3000/greetings/1     {"success":true,"data":{"id":1,"text":"Hello, World!"}}
  *   ./db_hello --migrate-status         the migrations and their state */
+// smoke: GET /greetings/1 -> 200 Hello, World!
+// smoke: GET /greetings/3 -> 404 NOT_FOUND
+// smoke: GET /greetings/x -> 400 BAD_REQUEST
 #include <chopin/chopin.h>
 #include <chopin/db.h>
 

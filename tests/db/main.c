@@ -119,9 +119,9 @@ static int nschemas;
 
 static void drop_schemas(void)
 {
-    char sql[128];
+    char sql[256];
     for (int i = 0; dbt_pg_url && i < nschemas; i++) {
-        snprintf(sql, sizeof(sql), "DROP SCHEMA IF EXISTS %s CASCADE", schemas[i]);
+        snprintf(sql, sizeof(sql), "DROP SCHEMA IF EXISTS %.63s CASCADE", schemas[i]);
         dbt_exec(dbt_pg_url, sql);
     }
 }
