@@ -9,7 +9,7 @@
 O        ?= build
 CC       ?= cc
 AR       := gcc-ar
-PKGS     := sqlite3 libpq openssl
+PKGS     := sqlite3 libpq openssl zlib libbrotlienc
 VERSION  := 0.1.0
 
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla \
@@ -94,7 +94,7 @@ $(O)/examples/%: examples/%.c $(O)/libchopin.a
 $(O)/test-app: tests/apps/test_app.c $(O)/libchopin.a
 	$(CC) -Iinclude $(CFLAGS) $(LDOPT) -o $@ $< $(O)/libchopin.a $(LDLIBS)
 
-examples: $(O)/examples/hello $(O)/examples/notes
+examples: $(O)/examples/hello $(O)/examples/notes $(O)/examples/db_hello
 
 debug:
 	$(MAKE) O=build/debug SAN=1 build/debug/chopin build/debug/libchopin.a
