@@ -62,6 +62,7 @@ struct ch_config {
     /* --migrate-status, --migrate-only, --migrate-down N (flags only; see chopin/db.h) */
     enum ch_migrate_cmd migrate;
     int migrate_down; /* N of --migrate-down */
+    int print_routes; /* --routes: print the routes (method, pattern, middleware) and exit */
 };
 
 /* Fills every field with its default. */

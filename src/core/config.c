@@ -48,6 +48,7 @@ const char *ch_config_usage(void)
            "  --host ADDR      SERVER_HOST: address to listen on (default 127.0.0.1)\n"
            "  --port N         SERVER_PORT: port (default 3000)\n"
            "  --workers N      WORKERS: worker threads (default: CPUs available)\n"
+           "  --routes         print the routes (method, pattern, middleware), then exit\n"
            "  --migrate-status print the database migrations and their state, then exit\n"
            "  --migrate-only   apply the pending migrations, then exit\n"
            "  --migrate-down N roll back the last N migrations (with down steps), then exit\n"
@@ -310,6 +311,10 @@ int ch__config_load(struct ch_config *cfg, int argc, char **argv, char *err, siz
         if (!strcmp(a, "--version")) {
             printf("chopin %s\n", CH_VERSION);
             return 1;
+        }
+        if (!strcmp(a, "--routes")) {
+            cfg->print_routes = 1;
+            continue;
         }
         if ((rc = migrate_flag(cfg, argc, argv, &i, err, errlen)) != 0) {
             if (rc > 0) continue;

@@ -392,6 +392,21 @@ static void worker_stop(struct ch_worker *w)
     if (app->worker_stop) app->worker_stop(w, app->worker_arg);
 }
 
+/* --routes: one line per route, for `chopin routes` and for people. */
+static int print_routes(const struct ch_app *app)
+{
+    printf("%-24s %-32s %s\n", "METHODS", "PATTERN", "MIDDLEWARE");
+    for (const struct ch__app_route *r = app->routes; r; r = r->next) {
+        char methods[CH_ROUTER_ALLOW_MAX];
+        ch_router_format_allow(r->methods, methods);
+        printf("%-24s %-32s", r->methods == CH_ANY ? "ANY" : methods, r->pattern);
+        for (size_t i = 0; i < r->nchain; i++)
+            printf("%s%s", i ? ", " : " ", r->chain[i]->name ? r->chain[i]->name : "(unnamed)");
+        printf("\n");
+    }
+    return 0;
+}
+
 int ch_app_serve(struct ch_app *app)
 {
     if (app->first_error) {
@@ -404,6 +419,7 @@ int ch_app_serve(struct ch_app *app)
     free(app->fallback.chain);
     app->fallback.chain = NULL;
     if (build_chain(app, &app->fallback) != 0) return 1;
+    if (app->cfg.print_routes) return print_routes(app);
     int rc = ch__app_database_open(app);
     if (rc >= 0) return rc;
 
