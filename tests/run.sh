@@ -92,16 +92,20 @@ if want lint; then
     suite lint lint
 fi
 
-if want release && build all build/unit-tests build/test-app build/db-tests examples; then
+if want release && build all build/unit-tests build/test-app build/db-tests examples \
+    build/testkit-tests; then
     suite unit ./build/unit-tests
     suite db ./build/db-tests
+    suite testkit ./build/testkit-tests
+    suite testing-example ./build/examples/testing_example
     integration release "$PWD/build/chopin"
 fi
 
 if want asan && build O=build/debug SAN=1 build/debug/chopin build/debug/unit-tests \
-    build/debug/test-app build/debug/db-tests; then
+    build/debug/test-app build/debug/db-tests build/debug/testkit-tests; then
     suite unit-asan ./build/debug/unit-tests
     suite db-asan ./build/debug/db-tests
+    suite testkit-asan ./build/debug/testkit-tests
     integration asan "$PWD/build/debug/chopin"
 fi
 

@@ -26,6 +26,7 @@
 #include "respond.h"
 #include "router.h"
 #include "str.h"
+#include "testing.h"
 #include "url.h"
 
 #endif
