@@ -15,6 +15,10 @@
 
 #include "app.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Mounts the documentation under `prefix` (starting with '/', no trailing '/'). The document
  * is rendered once when the server starts, so it lists every route registered before
  * ch_app_serve(), whatever the order of calls; the documentation's own routes are left out.
@@ -24,5 +28,9 @@ int ch_app_docs(struct ch_app *app, const char *prefix, const char *title, const
 
 /* 1 when the interactive UI was bundled into this library at build time, else 0. */
 int ch_docs_ui_available(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -24,6 +24,10 @@
 #include "json.h"
 #include "str.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct ch_test;
 
 /* A response as received. Everything it points to belongs to the client and stays valid until
@@ -78,5 +82,9 @@ struct ch_str ch_test_header(const struct ch_test_response *res, const char *nam
  * "data.items.0.title" or "error.fields.1.field"; "" is `v` itself. NULL when a step is
  * missing or `v` is NULL. */
 const struct ch_json_value *ch_test_json_at(const struct ch_json_value *v, const char *path);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
