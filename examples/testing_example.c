@@ -1,10 +1,11 @@
+// smoke: POST /todos {"title":"write tests"} -> 201 "title":"write tests"
+// smoke: POST /todos {"title":""} -> 422 VALIDATION_ERROR
 /* Testing an application's handlers with the test client (chopin/testing.h).
  *
- * The app below is a tiny to-do list; main() serves it in-process on a free port and checks
- * its answers, as an app's test program would. Build and run:
- *     cc -Iinclude examples/testing_example.c build/libchopin.a $(pkg-config --libs sqlite3 \
- *        libpq openssl) -lpthread -lm -o todo-tests && ./todo-tests
- * It prints one line per failed check and ends with "N passed, N failed". */
+ * The app below is a tiny to-do list. `./todos` serves it as usual; `./todos test` instead
+ * serves it in-process on a free port and checks its answers, as an app's test program would,
+ * printing one line per failed check and "N passed, N failed". Build (after make install):
+ *     cc examples/testing_example.c $(pkg-config --cflags --libs --static chopin) -o todos */
 #include <stdio.h>
 #include <string.h>
 
@@ -59,7 +60,7 @@ static int str_is(const struct ch_json_value *v, const char *s)
     return got.len == strlen(s) && memcmp(got.ptr, s, got.len) == 0;
 }
 
-int main(void)
+static int run_tests(void)
 {
     struct ch_app *app = ch_app_new();
     if (!app) return 1;
@@ -89,4 +90,13 @@ int main(void)
     ch_app_free(app);
     printf("testing_example: %d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 2 && strcmp(argv[1], "test") == 0) return run_tests();
+    struct ch_app *app = ch_app_new();
+    if (!app) return 1;
+    register_routes(app);
+    return ch_app_run(app, argc, argv);
 }

@@ -99,7 +99,7 @@ if want release && build all build/unit-tests build/test-app build/db-tests exam
     suite unit ./build/unit-tests
     suite db ./build/db-tests
     suite testkit ./build/testkit-tests
-    suite testing-example ./build/examples/testing_example
+    suite testing-example ./build/examples/testing_example test
     suite docs-fallback ./build/testkit-docs-fallback
     # /api-docs rendered by headless Chromium (about 15 s).
     suite docs-ui env CHOPIN_BIN="$PWD/build/chopin" python3 tests/testkit/test_docs_ui.py
