@@ -95,9 +95,15 @@ if want lint; then
 fi
 
 if want release && build all build/unit-tests build/test-app build/db-tests examples \
-    build/mw-app build/brotli-decode build/db-test-app; then
+    build/mw-app build/brotli-decode build/db-test-app build/testkit-tests \
+    build/testkit-docs-fallback; then
     suite unit ./build/unit-tests
     suite db ./build/db-tests
+    suite testkit ./build/testkit-tests
+    suite testing-example ./build/examples/testing_example test
+    suite docs-fallback ./build/testkit-docs-fallback
+    # /api-docs rendered by headless Chromium (about 15 s).
+    suite docs-ui env CHOPIN_BIN="$PWD/build/chopin" python3 tests/testkit/test_docs_ui.py
     integration release "$PWD/build/chopin"
 fi
 
@@ -107,9 +113,10 @@ fi
 
 if want asan && build O=build/debug SAN=1 build/debug/chopin build/debug/unit-tests \
     build/debug/test-app build/debug/db-tests build/debug/mw-app build/debug/brotli-decode \
-    build/debug/db-test-app build/debug/examples/db_hello; then
+    build/debug/db-test-app build/debug/examples/db_hello build/debug/testkit-tests; then
     suite unit-asan ./build/debug/unit-tests
     suite db-asan ./build/debug/db-tests
+    suite testkit-asan ./build/debug/testkit-tests
     integration asan "$PWD/build/debug/chopin"
 fi
 
