@@ -80,10 +80,12 @@ static int new_migration(const char *name)
 
 int cli_db(int argc, char **argv)
 {
-    if (argc < 2 || cli_wants_help(argc, argv)) {
-        fputs(usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
+    if (cli_wants_help(argc, argv)) {
+        fputs(usage, stdout);
+        return 0;
     }
+    if (argc < 2)
+        return cli_usage_error("db", "missing command: migrate, rollback [N], status or new NAME");
     const char *cmd = argv[1];
     if (!strcmp(cmd, "migrate") || !strcmp(cmd, "status")) {
         if (argc != 2) return cli_usage_error("db", "%s takes no arguments", cmd);

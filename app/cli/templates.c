@@ -83,6 +83,7 @@ static const char app_c[] =
     "    ch_app_use_defaults(app);\n"
     "    ch_app_use_database(app, NULL);\n"
     "    ch_app_migrations_dir(app, \"app\", \"migrations\");\n"
+    "    ch_app_docs(app, \"/api-docs\", \"{{name}}\", \"0.1.0\");\n"
     "    ch_get(app, \"/\", welcome);\n"
     "    /* chopin:register */\n"
     "    return app;\n"
