@@ -5,6 +5,8 @@
 # Sections, in order (tests/run.sh SECTION... runs only those; default all):
 #   lint     cppcheck (mk/lint.mk): one failure per file with a finding
 #   release  unit and integration tests against the release build
+#   cli      the chopin command end to end: install to a temporary prefix, chopin new,
+#            generate, db, run and routes, on SQLite and PostgreSQL
 #   install  `make install DESTDIR=tmp`, then every example built out of tree with gcc and
 #            clang through pkg-config and run, every public header as C11 and C++17
 #   asan     the same under ASan+UBSan
@@ -16,7 +18,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 JOBS=$(nproc 2>/dev/null || echo 2)
-SECTIONS=" ${*:-lint release install asan fuzz tsan faults} "
+SECTIONS=" ${*:-lint release install cli asan fuzz tsan faults} "
 want() { [[ $SECTIONS == *" $1 "* ]]; }
 LOG=build/test-logs
 mkdir -p "$LOG"
@@ -105,6 +107,10 @@ if want release && build all build/unit-tests build/test-app build/db-tests exam
     # /api-docs rendered by headless Chromium (about 15 s).
     suite docs-ui env CHOPIN_BIN="$PWD/build/chopin" python3 tests/testkit/test_docs_ui.py
     integration release "$PWD/build/chopin"
+fi
+
+if want cli && build all; then
+    suite cli env CHOPIN_BIN="$PWD/build/chopin" python3 tests/cli/test_cli.py
 fi
 
 if want install && build all; then
