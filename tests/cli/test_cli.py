@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
@@ -170,6 +171,100 @@ def run_rebuilds_on_change_and_survives_a_broken_build():
             os.killpg(proc.pid, signal.SIGKILL)
             raise Failure("chopin run did not stop on SIGTERM")
     check(socket.socket().connect_ex(("127.0.0.1", port)) != 0, "the app stopped with chopin run")
+
+
+def http(port, method, path, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path), data=data,
+                                 method=method,
+                                 headers={"Content-Type": "application/json"} if data else {})
+    try:
+        with urllib.request.urlopen(req, timeout=5) as r:
+            raw = r.read()
+            return r.status, json.loads(raw) if raw else None
+    except urllib.error.HTTPError as e:
+        raw = e.read()
+        return e.code, json.loads(raw) if raw else None
+
+
+def exercise_posts(path, database_url):
+    """Starts the generated app on `database_url` and drives the post CRUD over HTTP."""
+    port = free_port()
+    env = dict(ENV, SERVER_PORT=str(port), WORKERS="2", DATABASE_URL=database_url)
+    proc = subprocess.Popen([os.path.join(path, "build", "blog")], cwd=path, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_for(lambda: http(port, "GET", "/api/posts")[0] == 200, 20, "the app serves posts")
+        tag = str(time.time())
+        st, body = http(port, "POST", "/api/posts",
+                        {"title": "t" + tag, "body": "b", "published": True})
+        eq(st, 201, "create: %r" % body)
+        post = body["data"]
+        eq(post["published"], True, "bool round trip")
+        eq(post["title"], "t" + tag, "title round trip")
+        pid = post["id"]
+        eq(http(port, "GET", "/api/posts/%d" % pid)[0], 200, "get")
+        eq(http(port, "GET", "/api/posts/987654321")[0], 404, "get missing")
+        st, body = http(port, "POST", "/api/posts", {"title": "t" + tag, "body": "x",
+                                                      "published": False})
+        eq(st, 409, "duplicate unique title: %r" % body)
+        st, body = http(port, "POST", "/api/posts", {"body": "no title"})
+        eq(st, 422, "missing fields")
+        fields = [f["field"] for f in body["error"]["fields"]]
+        eq(fields, ["title", "published"], "field errors in field order")
+        eq(http(port, "GET", "/api/posts?limit=abc")[0], 400, "bad limit")
+        st, body = http(port, "PATCH", "/api/posts/%d" % pid, {"published": False})
+        eq(st, 200, "patch: %r" % body)
+        eq(body["data"]["published"], False, "patched")
+        eq(body["data"]["title"], "t" + tag, "patch keeps the other fields")
+        st, body = http(port, "PUT", "/api/posts/%d" % pid,
+                        {"title": "u" + tag, "body": "c", "published": True})
+        eq((st, body["data"]["title"]), (200, "u" + tag), "replace")
+        eq(http(port, "DELETE", "/api/posts/%d" % pid)[0], 204, "delete")
+        eq(http(port, "DELETE", "/api/posts/%d" % pid)[0], 404, "delete again")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(15)
+        err = proc.stderr.read().decode("utf-8", "replace")
+        eq(rc, 0, "clean exit; stderr:\n" + err[-2000:])
+
+
+@case
+def generate_resource_crud_on_sqlite_and_postgres():
+    path = new_project("blog")
+    rc, out = chopin("generate", "resource", "post", "title:string:unique", "body:text",
+                     "published:bool", cwd=path)
+    eq(rc, 0, "generate: " + out)
+    for f in ("src/posts.c", "src/posts.h", "tests/test_posts.c",
+              "migrations/0001_create_posts.postgres.sql",
+              "migrations/0001_create_posts.sqlite.sql", "migrations/0001_create_posts.down.sql"):
+        check(os.path.exists(os.path.join(path, f)), "generate wrote " + f)
+    with open(os.path.join(path, "src", "posts.c"), "a") as f:
+        f.write("/* edited by hand */\n")
+    rc, out = chopin("generate", "resource", "post", "title:string", cwd=path)
+    eq(rc, 1, "generating over an existing resource is refused")
+    check(open(os.path.join(path, "src", "posts.c")).read().endswith("/* edited by hand */\n"),
+          "the edited file is untouched")
+    rc, out = chopin("generate", "resource", "thing", "x:complex", cwd=path)
+    eq(rc, 2, "an unknown type")
+    # Builds without a warning under the project's warning flags, and its tests pass.
+    _, out = sh(["make", "CFLAGS=-O2 -g -Werror"], cwd=path)
+    _, out = sh(["make", "test"], cwd=path)
+    check("test_posts" in out and out.count(" passed, 0 failed") >= 2, out[-2000:])
+    dbfile = os.path.join(path, "blog.db")
+    exercise_posts(path, "sqlite://" + dbfile)
+    env = dict(ENV, DATABASE_URL="sqlite://" + dbfile)
+    _, out = sh(["chopin", "db", "status"], cwd=path, env=env)
+    check("create_posts" in out and "applied" in out, "db status: " + out)
+    _, out = sh(["chopin", "db", "rollback"], cwd=path, env=env)
+    _, out = sh(["chopin", "db", "status"], cwd=path, env=env)
+    check("pending" in out, "rolled back: " + out)
+    _, out = sh(["chopin", "db", "migrate"], cwd=path, env=env)
+    pg = os.environ.get("CHOPIN_PG_URL")
+    if pg:
+        exercise_posts(path, pg)
+    elif os.environ.get("CHOPIN_REQUIRE_PG") == "1":
+        raise Failure("CHOPIN_PG_URL is not set")
 
 
 if __name__ == "__main__":
