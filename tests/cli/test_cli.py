@@ -262,7 +262,16 @@ def generate_resource_crud_on_sqlite_and_postgres():
     _, out = sh(["chopin", "db", "migrate"], cwd=path, env=env)
     pg = os.environ.get("CHOPIN_PG_URL")
     if pg:
-        exercise_posts(path, pg)
+        # A schema of its own, so that its "app" migrations meet no other test's.
+        schema = "cli_blog_%d" % os.getpid()
+        sh(["psql", "-q", pg, "-c", "DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s"
+            % (schema, schema)])
+        sep = "&" if "?" in pg else "?"
+        try:
+            exercise_posts(path, pg + sep + "options=-csearch_path%3D" + schema)
+        finally:
+            sh(["psql", "-q", pg, "-c", "DROP SCHEMA IF EXISTS %s CASCADE" % schema],
+               check_rc=False)
     elif os.environ.get("CHOPIN_REQUIRE_PG") == "1":
         raise Failure("CHOPIN_PG_URL is not set")
 
