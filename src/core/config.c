@@ -38,6 +38,7 @@ void ch_config_defaults(struct ch_config *cfg)
     cfg->request_timeout_ms = 30000;
     cfg->shutdown_timeout_ms = 10000;
     cfg->db_pool_size = 0; /* the database layer's default, see chopin/db.h */
+    cfg->access_log = -1;
 }
 
 const char *ch_config_usage(void)
@@ -49,13 +50,15 @@ const char *ch_config_usage(void)
            "  --host ADDR      SERVER_HOST: address to listen on (default 127.0.0.1)\n"
            "  --port N         SERVER_PORT: port (default 3000)\n"
            "  --workers N      WORKERS: worker threads (default: CPUs available)\n"
+           "  --takeover       REUSE_PORT=1: join the port of a running chopin (restarts)\n"
            "  --help           print this text\n"
            "  --version        print the version\n"
            "\n"
            "Other settings come from the environment: ENVIRONMENT (development|production),\n"
            "BACKLOG, MAX_HEAD_SIZE, MAX_HEADERS, MAX_BODY_SIZE, MAX_OUTPUT_BUFFER,\n"
            "HEAD_TIMEOUT, IDLE_TIMEOUT, BODY_TIMEOUT, SEND_TIMEOUT, REQUEST_TIMEOUT,\n"
-           "SHUTDOWN_TIMEOUT, DATABASE_URL, DB_POOL_SIZE, CORS_ORIGINS.\n";
+           "SHUTDOWN_TIMEOUT, DATABASE_URL, DB_POOL_SIZE, CORS_ORIGINS, DRAIN_DELAY,\n"
+           "REUSE_PORT, ACCESS_LOG, ACCESS_LOG_FORMAT.\n";
 }
 
 /* KEY=VALUE lines; '#' comments, blank lines, "export " and matching quotes are allowed. */
@@ -200,6 +203,22 @@ static int apply(struct ch_config *cfg, const char *name, const char *v, char *e
     } else if (!strcmp(name, "CORS_ORIGINS")) {
         if (strlen(v) >= sizeof(cfg->cors_origins)) return bad(err, errlen, name, v, "origins");
         strcpy(cfg->cors_origins, v);
+    } else if (!strcmp(name, "DRAIN_DELAY")) {
+        if (strcmp(v, "0") != 0 && parse_duration(v, &cfg->drain_delay_ms))
+            return bad(err, errlen, name, v, "a duration such as 5s, or 0");
+        if (!strcmp(v, "0")) cfg->drain_delay_ms = 0;
+    } else if (!strcmp(name, "REUSE_PORT")) {
+        if (strcmp(v, "0") && strcmp(v, "1")) return bad(err, errlen, name, v, "0 or 1");
+        cfg->reuse_port = v[0] == '1';
+    } else if (!strcmp(name, "ACCESS_LOG")) {
+        if (!strcmp(v, "on") || !strcmp(v, "1")) cfg->access_log = 1;
+        else if (!strcmp(v, "off") || !strcmp(v, "0")) cfg->access_log = 0;
+        else return bad(err, errlen, name, v, "on or off");
+    } else if (!strcmp(name, "ACCESS_LOG_FORMAT")) {
+        if (!strcmp(v, "logfmt")) cfg->access_log_format = 0;
+        else if (!strcmp(v, "json")) cfg->access_log_format = 1;
+        else if (!strcmp(v, "combined")) cfg->access_log_format = 2;
+        else return bad(err, errlen, name, v, "logfmt, json or combined");
     } else {
         static const struct {
             const char *name;
@@ -227,6 +246,7 @@ static const char *const env_names[] = {
     "BACKLOG",         "MAX_HEAD_SIZE",   "MAX_HEADERS",   "MAX_BODY_SIZE",   "MAX_OUTPUT_BUFFER",
     "HEAD_TIMEOUT",    "IDLE_TIMEOUT",    "BODY_TIMEOUT",  "SEND_TIMEOUT",    "REQUEST_TIMEOUT",
     "SHUTDOWN_TIMEOUT", "DATABASE_URL",   "DB_POOL_SIZE",  "CORS_ORIGINS",
+    "DRAIN_DELAY",     "REUSE_PORT",      "ACCESS_LOG",    "ACCESS_LOG_FORMAT",
 };
 
 int ch_config_load(struct ch_config *cfg, int argc, char **argv, char *err, size_t errlen)
@@ -250,6 +270,10 @@ int ch_config_load(struct ch_config *cfg, int argc, char **argv, char *err, size
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             fputs(ch_config_usage(), stdout);
             return 1;
+        }
+        if (!strcmp(a, "--takeover")) {
+            cfg->reuse_port = 1;
+            continue;
         }
         if (!strcmp(a, "--version")) {
             printf("chopin %s\n", CH_VERSION);
