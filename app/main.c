@@ -35,7 +35,10 @@ int main(int argc, char **argv)
     ch_app_use_defaults(app);
     basic_register(app);
     notes_register(app);
-    if (techempower_register(app, db, err, sizeof(err)) != 0 ||
+    if (ch_app_metrics(app, NULL) != 0) rc = 1; /* METRICS, METRICS_PORT, METRICS_TOKEN */
+    if (rc != 0) {
+        fprintf(stderr, "chopin: cannot mount the metrics endpoint\n");
+    } else if (techempower_register(app, db, err, sizeof(err)) != 0 ||
         health_register(app, db, err, sizeof(err)) != 0) {
         fprintf(stderr, "chopin: %s\n", err);
         rc = 1;

@@ -46,6 +46,7 @@ void ch_app_free(struct ch_app *app)
 {
     if (!app) return;
     ch_router_free(app->router);
+    ch__metrics_free(app->metrics);
     for (size_t i = 0; i < app->nmw; i++)
         if (app->mw[i].cleanup) app->mw[i].cleanup(app->mw[i].arg);
     while (app->groups) {
@@ -144,7 +145,7 @@ static int add_route(struct ch_app *app, struct ch_group *g, unsigned methods, c
     }
     *app->routes_tail = r;
     app->routes_tail = &r->next;
-    app->nroutes++;
+    r->index = (unsigned)app->nroutes++;
     return 0;
 }
 
@@ -297,6 +298,7 @@ static void app_handle(struct ch_request *req)
     struct ch_route_match m;
     const struct ch__app_route *route = &app->fallback;
     enum ch_route_status st = ch_router_match(app->router, req->method, req->path, &m);
+    if (app->metrics) req->_metrics_t0 = ch__metrics_now();
     req->state = app->state;
     req->_mw_ran = 0;
     req->_failure = 0;
@@ -342,6 +344,8 @@ static void app_before_send(struct ch_request *req)
         const struct ch_middleware *mw = route->chain[i];
         if (mw->after) mw->after(req, mw->arg);
     }
+    struct ch_app *app = ch__app_of(req);
+    if (app->metrics) ch__metrics_count(app->metrics, req);
 }
 
 /* 404, 405 with Allow, and OPTIONS on a known path (204 with Allow). */
@@ -374,13 +378,22 @@ int ch_app_configure(struct ch_app *app, int argc, char **argv)
 static int worker_start(struct ch_worker *w)
 {
     struct ch_app *app = ((struct ch__http_app *)w->server->proto_ctx)->data;
-    return app->worker_start ? app->worker_start(w, app->worker_arg) : 0;
+    int rc = app->worker_start ? app->worker_start(w, app->worker_arg) : 0;
+    if (rc == 0 && app->metrics) rc = ch__metrics_worker_start(app->metrics, w);
+    return rc;
 }
 
 static void worker_stop(struct ch_worker *w)
 {
     struct ch_app *app = ((struct ch__http_app *)w->server->proto_ctx)->data;
+    if (app->metrics) ch__metrics_worker_stop(app->metrics, w);
     if (app->worker_stop) app->worker_stop(w, app->worker_arg);
+}
+
+static void worker_tick(struct ch_worker *w)
+{
+    struct ch_app *app = ((struct ch__http_app *)w->server->proto_ctx)->data;
+    if (app->metrics) ch__metrics_worker_tick(app->metrics, w);
 }
 
 int ch_app_serve(struct ch_app *app)
@@ -395,6 +408,8 @@ int ch_app_serve(struct ch_app *app)
     free(app->fallback.chain);
     app->fallback.chain = NULL;
     if (build_chain(app, &app->fallback) != 0) return 1;
+    if (app->metrics && ch__metrics_prepare(app) != 0) return 1;
+    app->http.worker_tick = worker_tick;
 
     struct ch__server server;
     ch__server_init(&server, &app->cfg, &ch__h1_proto, &app->http);

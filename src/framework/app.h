@@ -26,6 +26,7 @@ struct ch__app_route {
     size_t nchain;
     char *pattern;
     unsigned methods;
+    unsigned index; /* registration order; the fallback's is the route count (metrics) */
     struct ch__app_route *next;
 };
 
@@ -46,6 +47,7 @@ struct ch_app {
     void *worker_arg;
     int first_error;
     const char *first_error_pattern;
+    struct ch__metrics *metrics; /* ch_app_metrics(), or NULL */
 };
 
 /* The app a request belongs to. */
@@ -54,6 +56,15 @@ static inline struct ch_app *ch__app_of(const struct ch_request *req)
     const struct ch__http_app *h = req->_app;
     return h->data;
 }
+
+/* Metrics (framework/metrics.c): the clock, counting a response, and the lifecycle. */
+uint64_t ch__metrics_now(void);
+void ch__metrics_count(struct ch__metrics *m, struct ch_request *req);
+int ch__metrics_prepare(struct ch_app *app);
+int ch__metrics_worker_start(struct ch__metrics *m, struct ch_worker *w);
+void ch__metrics_worker_tick(struct ch__metrics *m, struct ch_worker *w);
+void ch__metrics_worker_stop(struct ch__metrics *m, struct ch_worker *w);
+void ch__metrics_free(struct ch__metrics *m);
 
 /* Renders an error envelope body (shared by ch_error() and the engine's own errors). */
 void ch__envelope_error(struct ch_buf *out, const char *code, const char *message,
