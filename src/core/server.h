@@ -16,6 +16,7 @@ struct ch__server {
      * drained (e.g. to open and close database pools). init returns 0 or a CH_E* code. */
     int (*worker_init)(struct ch_worker *w);
     void (*worker_cleanup)(struct ch_worker *w);
+    int precise_wake; /* workers read a precise clock on each wake-up (request timings) */
     int nworkers;
     struct ch_worker *workers;
     int shared_fd; /* standard mode's single listening socket, else -1 */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "chopin/error.h"
@@ -119,6 +120,13 @@ static void after_wait(struct ch__loop *l)
 {
     struct ch_worker *w = worker_of_loop(l);
     ch__date_sync(w->date, &w->date_slot);
+    /* One precise clock read per wake-up, not one per request: every request of the batch
+     * was waiting since then. */
+    if (w->server->precise_wake) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        w->wake_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    }
 }
 
 static void after_batch(struct ch__loop *l)

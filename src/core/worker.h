@@ -66,6 +66,7 @@ struct ch_worker {
     int unlistened; /* stopped accepting for good */
     uint64_t drain_deadline;
     struct ch__worker_stats stats;
+    uint64_t wake_ns; /* CLOCK_MONOTONIC at the last wake-up, when server->precise_wake */
     _Atomic uint64_t heartbeat; /* loop time of the last tick, for the systemd watchdog */
     int date_slot;              /* which shared Date value `date` holds */
     char date[CH__DATE_LEN + 3]; /* this worker's copy of the Date header value */

@@ -298,7 +298,7 @@ static void app_handle(struct ch_request *req)
     struct ch_route_match m;
     const struct ch__app_route *route = &app->fallback;
     enum ch_route_status st = ch_router_match(app->router, req->method, req->path, &m);
-    if (app->metrics) req->_metrics_t0 = ch__metrics_now();
+    if (app->metrics) req->_metrics_t0 = ch__metrics_start(req);
     req->state = app->state;
     req->_mw_ran = 0;
     req->_failure = 0;
@@ -413,6 +413,7 @@ int ch_app_serve(struct ch_app *app)
 
     struct ch__server server;
     ch__server_init(&server, &app->cfg, &ch__h1_proto, &app->http);
+    server.precise_wake = app->metrics != NULL;
     server.worker_init = worker_start;
     server.worker_cleanup = worker_stop;
     return ch__server_run(&server) == 0 ? 0 : 1;

@@ -57,8 +57,8 @@ static inline struct ch_app *ch__app_of(const struct ch_request *req)
     return h->data;
 }
 
-/* Metrics (framework/metrics.c): the clock, counting a response, and the lifecycle. */
-uint64_t ch__metrics_now(void);
+/* Metrics (framework/metrics.c): a request's start time, counting a response, and the lifecycle. */
+uint64_t ch__metrics_start(const struct ch_request *req);
 void ch__metrics_count(struct ch__metrics *m, struct ch_request *req);
 int ch__metrics_prepare(struct ch_app *app);
 int ch__metrics_worker_start(struct ch__metrics *m, struct ch_worker *w);

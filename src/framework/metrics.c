@@ -76,11 +76,19 @@ static uint64_t load64(const uint64_t *p)
     return __atomic_load_n(p, __ATOMIC_RELAXED);
 }
 
-uint64_t ch__metrics_now(void)
+static uint64_t now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The worker's wake-up time (server->precise_wake): a request is timed from the wake-up in
+ * which it was handled, which costs one clock read per batch instead of one per request. */
+uint64_t ch__metrics_start(const struct ch_request *req)
+{
+    const struct ch__conn *c = req->_conn;
+    return c->worker->wake_ns;
 }
 
 void ch__metrics_count(struct ch__metrics *m, struct ch_request *req)
@@ -92,7 +100,7 @@ void ch__metrics_count(struct ch__metrics *m, struct ch_request *req)
     unsigned method = (unsigned)req->method < CH_METHOD_COUNT ? (unsigned)req->method : 0;
     uint64_t *c = b->counts + (size_t)route->index * STRIDE;
     c[method * NCLASS + cls]++;
-    uint64_t ns = ch__metrics_now() - req->_metrics_t0;
+    uint64_t ns = now_ns() - req->_metrics_t0;
     unsigned i = 0;
     while (i < NB && ns > bucket_ns[i]) i++;
     c[OFF_BUCKETS + i]++;
