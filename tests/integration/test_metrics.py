@@ -176,7 +176,9 @@ def postgres_pools_are_summed_over_workers():
         deadline = time.time() + 5
         while True:
             samples, _ = scrape(s)
-            if val(samples, "chopin_db_pool_ready") == 4 or time.time() > deadline:
+            # Pool state is copied on each worker's 250 ms tick: poll until it shows.
+            if (val(samples, "chopin_db_pool_ready") == 4 and
+                    val(samples, "chopin_db_queries_total") >= 5) or time.time() > deadline:
                 break
             time.sleep(0.2)
         eq(val(samples, "chopin_db_pool_connections"), 4, "2 workers x DB_POOL_SIZE=2")
