@@ -16,6 +16,7 @@
  *   REUSE_PORT    0 | 1 (or --takeover): join a port another chopin holds    default 0
  *   ACCESS_LOG    on | off (default: on in development only); ACCESS_LOG_FORMAT
  *                 logfmt | json | combined (nginx's)                      default logfmt
+ *   BEHIND_TLS    true | false: clients reach the app over HTTPS    default false
  *
  * Durations take an optional unit (ms, s, m; seconds when none); sizes an optional
  * k/K/KiB, m/M/MiB suffix. */
@@ -24,6 +25,10 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 enum ch_mode {
     CH_MODE_STANDARD,
@@ -54,6 +59,7 @@ struct ch_config {
     int reuse_port;          /* REUSE_PORT=1 / --takeover: share the port with a running server */
     int access_log;          /* ACCESS_LOG: 1 on, 0 off, -1 (default) development only */
     int access_log_format;   /* ACCESS_LOG_FORMAT: 0 logfmt, 1 json, 2 combined */
+    int behind_tls; /* BEHIND_TLS=true: clients reach the app over HTTPS (HSTS is sent) */
 };
 
 /* Fills every field with its default. */
@@ -65,7 +71,12 @@ void ch_config_defaults(struct ch_config *cfg);
  * (the caller prints it and exits with status 2). */
 int ch_config_load(struct ch_config *cfg, int argc, char **argv, char *err, size_t errlen);
 
-/* The usage text printed by --help. */
+/* The framework's options and settings as --help prints them, after a usage line naming the
+ * program (the basename of argv[0]); an app's declared settings follow (ch_app_setting()). */
 const char *ch_config_usage(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
