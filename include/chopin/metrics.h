@@ -29,6 +29,10 @@
 #include "app.h"
 #include "request.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct ch_metrics_options {
     int off;           /* nothing is counted or mounted */
     const char *path;  /* default "/metrics" */
@@ -47,5 +51,9 @@ int ch_app_metrics(struct ch_app *app, const struct ch_metrics_options *opts);
 /* True once the server received SIGTERM and drains: a health check should then fail (503) so
  * that load balancers stop sending new requests during DRAIN_DELAY. */
 int ch_request_draining(const struct ch_request *req);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -171,6 +171,22 @@ static void raise_nofile(void)
         ch_log(CH_LOG_INFO, "open-file limit: %llu", (unsigned long long)rl.rlim_cur);
 }
 
+/* SIGINT or SIGTERM delivered to a thread that does not block them (the main thread waits
+ * for them with sigtimedwait): noted here and picked up by the main loop. */
+static volatile sig_atomic_t stray_signal;
+
+static void on_stray_signal(int sig)
+{
+    stray_signal = sig;
+}
+
+static int take_stray(void)
+{
+    int sig = stray_signal;
+    if (sig) stray_signal = 0;
+    return sig;
+}
+
 /* systemd's watchdog period in ms (WATCHDOG_USEC, for us when WATCHDOG_PID says so), or 0. */
 static uint64_t watchdog_ms(void)
 {
@@ -223,6 +239,13 @@ int ch__server_run(struct ch__server *s)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, &old);
+    /* Threads the application started before (a database pool's) do not block them: a
+     * signal the kernel hands to one of those must not kill the process. */
+    struct sigaction sa = {.sa_handler = on_stray_signal}, old_int, old_term;
+    sigemptyset(&sa.sa_mask);
+    stray_signal = 0;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
     s->nworkers = s->cfg->workers;
     s->workers = calloc((size_t)s->nworkers, sizeof(*s->workers));
     if (!s->workers) rc = CH_ENOMEM;
@@ -230,6 +253,8 @@ int ch__server_run(struct ch__server *s)
     if (rc == 0) rc = open_listeners(s);
     if (rc != 0) {
         if (s->workers) release(s, 0);
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         return rc;
     }
@@ -260,7 +285,7 @@ int ch__server_run(struct ch__server *s)
     int ready = rc != 0;
     while (!atomic_load(&s->stopping)) {
         int sig = sigtimedwait(&set, NULL, &(struct timespec){0, wait_ns(ready, wd, 500)});
-        if (sig == SIGINT || sig == SIGTERM) break;
+        if (sig == SIGINT || sig == SIGTERM || take_stray()) break;
         ch__date_refresh();
         if (!ready && atomic_load(&s->ready_workers) == s->nworkers) {
             ready = 1;
@@ -289,7 +314,7 @@ int ch__server_run(struct ch__server *s)
             uint64_t left = until - now;
             long ns = wait_ns(1, wd, left < 500 ? left : 500);
             int sig = sigtimedwait(&set, NULL, &(struct timespec){0, ns});
-            if (sig == SIGINT || sig == SIGTERM) break;
+            if (sig == SIGINT || sig == SIGTERM || take_stray()) break;
             ch__date_refresh();
             if (wd) feed_watchdog(s, started, wd, &next_ping);
         }
@@ -315,5 +340,7 @@ int ch__server_run(struct ch__server *s)
         rc = CH_EIO;
     }
     release(s, started);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
     return rc;
 }

@@ -56,6 +56,7 @@ def second_signal_cuts_the_delay_short():
     try:
         s.proc.send_signal(signal.SIGTERM)
         time.sleep(0.3)
+        check(s.proc.poll() is None, "alive after SIGTERM (%r): %s" % (s.proc.returncode, s.stderr()[-800:]))
         eq(get(s, "/health").status, 503)
         t0 = time.time()
         s.proc.send_signal(signal.SIGTERM)
