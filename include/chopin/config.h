@@ -35,6 +35,13 @@ enum ch_mode {
     CH_MODE_PERFORMANCE,
 };
 
+enum ch_migrate_cmd {
+    CH_MIGRATE_NONE,
+    CH_MIGRATE_STATUS,
+    CH_MIGRATE_ONLY,
+    CH_MIGRATE_DOWN,
+};
+
 struct ch_config {
     enum ch_mode mode;
     char host[256];
@@ -60,6 +67,9 @@ struct ch_config {
     int access_log;          /* ACCESS_LOG: 1 on, 0 off, -1 (default) development only */
     int access_log_format;   /* ACCESS_LOG_FORMAT: 0 logfmt, 1 json, 2 combined */
     int behind_tls; /* BEHIND_TLS=true: clients reach the app over HTTPS (HSTS is sent) */
+    /* --migrate-status, --migrate-only, --migrate-down N (flags only; see chopin/db.h) */
+    enum ch_migrate_cmd migrate;
+    int migrate_down; /* N of --migrate-down */
 };
 
 /* Fills every field with its default. */

@@ -46,6 +46,7 @@ struct ch_app *ch_app_new(void)
 void ch_app_free(struct ch_app *app)
 {
     if (!app) return;
+    ch__app_database_free(app);
     ch_router_free(app->router);
     ch__metrics_free(app->metrics);
     for (size_t i = 0; i < app->nmw; i++)
@@ -381,7 +382,9 @@ int ch_app_configure(struct ch_app *app, int argc, char **argv)
 static int worker_start(struct ch_worker *w)
 {
     struct ch_app *app = ((struct ch__http_app *)w->server->proto_ctx)->data;
-    int rc = app->worker_start ? app->worker_start(w, app->worker_arg) : 0;
+    int rc = ch__app_database_worker_start(app, w);
+    if (rc == 0 && app->worker_start && (rc = app->worker_start(w, app->worker_arg)) != 0)
+        ch__app_database_worker_stop(app, w);
     if (rc == 0 && app->metrics) rc = ch__metrics_worker_start(app->metrics, w);
     return rc;
 }
@@ -390,6 +393,8 @@ static void worker_stop(struct ch_worker *w)
 {
     struct ch_app *app = ((struct ch__http_app *)w->server->proto_ctx)->data;
     if (app->metrics) ch__metrics_worker_stop(app->metrics, w);
+    /* The pool first: its batches' callbacks all run now, so the hook may free their state. */
+    ch__app_database_worker_stop(app, w);
     if (app->worker_stop) app->worker_stop(w, app->worker_arg);
 }
 
@@ -411,7 +416,12 @@ int ch_app_serve(struct ch_app *app)
     free(app->fallback.chain);
     app->fallback.chain = NULL;
     if (build_chain(app, &app->fallback) != 0) return 1;
-    if (app->metrics && ch__metrics_prepare(app) != 0) return 1;
+    int rc = ch__app_database_open(app);
+    if (rc >= 0) return rc;
+    if (app->metrics && ch__metrics_prepare(app) != 0) {
+        ch__app_database_close(app);
+        return 1;
+    }
     app->http.worker_tick = worker_tick;
 
     struct ch__server server;
@@ -419,7 +429,9 @@ int ch_app_serve(struct ch_app *app)
     server.precise_wake = app->metrics != NULL;
     server.worker_init = worker_start;
     server.worker_cleanup = worker_stop;
-    return ch__server_run(&server) == 0 ? 0 : 1;
+    rc = ch__server_run(&server) == 0 ? 0 : 1;
+    ch__app_database_close(app);
+    return rc;
 }
 
 int ch_app_run(struct ch_app *app, int argc, char **argv)
