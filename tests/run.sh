@@ -134,8 +134,11 @@ fi
 
 # ThreadSanitizer. halt_on_error makes a racy unit run die before its summary line (counted
 # as a failure); lib.Server fails a suite on any ThreadSanitizer line in the server's stderr.
-if want tsan && build O=build/tsan SAN=thread build/tsan/chopin build/tsan/unit-tests; then
+if want tsan && build O=build/tsan SAN=thread build/tsan/chopin build/tsan/unit-tests \
+    build/tsan/testkit-tests; then
     suite unit-tsan env TSAN_OPTIONS=halt_on_error=1 ./build/tsan/unit-tests
+    # The test client's server thread, workers and client thread.
+    suite testkit-tsan env TSAN_OPTIONS=halt_on_error=1 ./build/tsan/testkit-tests
     suite tsan-test_threads env CHOPIN_BIN="$PWD/build/tsan/chopin" \
         python3 tests/integration/test_threads.py
 fi
