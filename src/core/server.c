@@ -100,13 +100,28 @@ static void assign_cpus(struct ch__server *s)
     }
 }
 
+/* SERVER_PORT=0 lets the kernel pick a free port: the first listener learns which, and the
+ * others (performance mode) bind that same port. */
+static void learn_port(struct ch__server *s, int fd, struct addrinfo *ai)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    s->port = s->cfg->port;
+    if (s->port != 0 || getsockname(fd, (struct sockaddr *)&ss, &len) != 0) return;
+    in_port_t port = ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                              : ((struct sockaddr_in *)&ss)->sin_port;
+    s->port = ntohs(port);
+    if (ai->ai_family == AF_INET6) ((struct sockaddr_in6 *)ai->ai_addr)->sin6_port = port;
+    else ((struct sockaddr_in *)ai->ai_addr)->sin_port = port;
+}
+
 static int open_listeners(struct ch__server *s)
 {
     struct addrinfo *ai;
     int rc = resolve(s->cfg, &ai);
     if (rc) return rc;
     /* REUSE_PORT: joining a port another chopin holds is what the operator asked for. */
-    rc = s->cfg->reuse_port ? 0 : probe_port(ai, s->cfg);
+    rc = s->cfg->reuse_port || !s->cfg->port ? 0 : probe_port(ai, s->cfg);
     if (rc == 0 && s->cfg->mode == CH_MODE_PERFORMANCE) {
         /* One socket per worker: the kernel spreads connections across them. */
         for (int i = 0; i < s->nworkers && rc == 0; i++) {
@@ -115,6 +130,7 @@ static int open_listeners(struct ch__server *s)
                 rc = fd;
                 break;
             }
+            if (i == 0) learn_port(s, fd, ai);
             s->workers[i].listen_io.fd = fd;
             s->workers[i].own_listener = 1;
         }
@@ -122,6 +138,7 @@ static int open_listeners(struct ch__server *s)
     } else if (rc == 0) {
         int fd = open_listener(ai, s->cfg);
         if (fd < 0) rc = fd;
+        else learn_port(s, fd, ai);
         s->shared_fd = fd;
         for (int i = 0; i < s->nworkers; i++) s->workers[i].listen_io.fd = fd;
     }
@@ -275,8 +292,9 @@ int ch__server_run(struct ch__server *s)
     const char *mode = s->cfg->mode == CH_MODE_PERFORMANCE ? "performance" : "standard";
     if (rc == 0)
         ch_log(CH_LOG_INFO, "chopin %s listening on http://%s:%d (%s mode, %d worker%s)",
-               CH_VERSION, s->cfg->host, s->cfg->port, mode, s->nworkers,
+               CH_VERSION, s->cfg->host, s->port, mode, s->nworkers,
                s->nworkers == 1 ? "" : "s");
+    if (rc == 0 && s->ready) s->ready(s, s->ready_arg);
 
     /* The main thread waits for signals, refreshing the Date cache every 500 ms (so it is
      * never more than a second stale), tells systemd once every worker is serving, and feeds
@@ -291,7 +309,7 @@ int ch__server_run(struct ch__server *s)
             ready = 1;
             char msg[300];
             snprintf(msg, sizeof(msg), "READY=1\nSTATUS=serving on %s:%d\nMAINPID=%d",
-                     s->cfg->host, s->cfg->port, (int)getpid());
+                     s->cfg->host, s->port, (int)getpid());
             ch__sd_notify(msg);
         }
         if (wd && ready) feed_watchdog(s, started, wd, &next_ping);

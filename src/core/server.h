@@ -17,6 +17,10 @@ struct ch__server {
     int (*worker_init)(struct ch_worker *w);
     void (*worker_cleanup)(struct ch_worker *w);
     int precise_wake; /* workers read a precise clock on each wake-up (request timings) */
+    /* Optional: runs on the serving thread once every worker started (embedding, tests). */
+    void (*ready)(struct ch__server *s, void *arg);
+    void *ready_arg;
+    int port; /* the port bound: cfg->port, or the one the kernel chose for SERVER_PORT=0 */
     int nworkers;
     struct ch_worker *workers;
     int shared_fd; /* standard mode's single listening socket, else -1 */
