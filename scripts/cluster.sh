@@ -26,13 +26,12 @@ die() {
     exit 1
 }
 
-free_base() { # a port P with P..P+3 all free
+free_base() { # a port P with P..P+3 all free, below the ephemeral range (32768-60999 on
+    # Linux), where outgoing connections (to PostgreSQL...) would otherwise take them
     python3 - <<'EOF'
-import socket
-for _ in range(50):
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close()
-    if p > 60000:
-        continue
+import random, socket
+for _ in range(200):
+    p = random.randrange(20000, 32000)
     ok = True
     for q in range(p, p + 4):
         t = socket.socket()
@@ -42,7 +41,8 @@ for _ in range(50):
             ok = False
         t.close()
     if ok:
-        print(p); break
+        print(p)
+        break
 EOF
 }
 
