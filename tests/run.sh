@@ -14,11 +14,13 @@
 #   tsan     unit tests and the multi-worker suite under ThreadSanitizer
 #   faults   load and fault tests (tests/faults/, a few minutes; also `make test-faults`);
 #            SKIP_FAULTS=1 leaves them out of a full run
+#   cluster  3 instances behind HAProxy on one PostgreSQL (tests/cluster/, about a minute;
+#            also `make test-cluster`); SKIP_CLUSTER=1 leaves it out of a full run
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 JOBS=$(nproc 2>/dev/null || echo 2)
-SECTIONS=" ${*:-lint release install cli asan fuzz tsan faults} "
+SECTIONS=" ${*:-lint release install cli asan fuzz tsan faults cluster} "
 want() { [[ $SECTIONS == *" $1 "* ]]; }
 LOG=build/test-logs
 mkdir -p "$LOG"
@@ -140,8 +142,11 @@ fi
 
 # ThreadSanitizer. halt_on_error makes a racy unit run die before its summary line (counted
 # as a failure); lib.Server fails a suite on any ThreadSanitizer line in the server's stderr.
-if want tsan && build O=build/tsan SAN=thread build/tsan/chopin build/tsan/unit-tests; then
+if want tsan && build O=build/tsan SAN=thread build/tsan/chopin build/tsan/unit-tests \
+    build/tsan/testkit-tests; then
     suite unit-tsan env TSAN_OPTIONS=halt_on_error=1 ./build/tsan/unit-tests
+    # The test client's server thread, workers and client thread.
+    suite testkit-tsan env TSAN_OPTIONS=halt_on_error=1 ./build/tsan/testkit-tests
     suite tsan-test_threads env CHOPIN_BIN="$PWD/build/tsan/chopin" \
         python3 tests/integration/test_threads.py
 fi
@@ -152,6 +157,12 @@ if want faults && [ "${SKIP_FAULTS:-0}" != 1 ] && build all &&
         suite "faults-$(basename "$t" .py)" env CHOPIN_BIN="$PWD/build/chopin" \
             CHOPIN_ASAN_BIN="$PWD/build/debug/chopin" python3 "$t"
     done
+fi
+
+# Loopback only; HAProxy and (unless the release/asan sections started one) PostgreSQL are
+# started by scripts/cluster.sh and stopped at the end.
+if want cluster && [ "${SKIP_CLUSTER:-0}" != 1 ] && build all; then
+    suite cluster env CHOPIN_BIN="$PWD/build/chopin" timeout 600 python3 tests/cluster/test_cluster.py
 fi
 
 echo
