@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "config.h"
 #include "db.h"
+#include "db_respond.h"
 #include "error.h"
 #include "http.h"
 #include "json.h"
