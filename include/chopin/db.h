@@ -205,9 +205,9 @@ typedef void (*ch_db_result_fn)(void *arg, const struct ch_db_result *res);
 /* How a batch ended, for its done callback: the first failure's own code and message (not
  * the "aborted" of the queries after it). Valid during the call only. */
 struct ch_db_outcome {
-    int err;              /* 0 when every query succeeded, else a code as ch_db_error() gives */
-    int query;            /* 0-based index of the failing query; -1 on success, and when the
-                             whole batch was refused (database unavailable, pool stopping) */
+    int err;               /* 0 when every query succeeded, else a code as ch_db_error() gives */
+    int query;             /* 0-based index of the failing query; -1 on success, and when the
+                              whole batch was refused (database unavailable, pool stopping) */
     struct ch_str message; /* the database's message for that query; "" on success */
     const char *sqlstate;  /* PostgreSQL's SQLSTATE of that error, else "" */
 };

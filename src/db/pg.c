@@ -385,8 +385,7 @@ static int map_sqlstate(const char *s)
     if (!s || strlen(s) != 5) return CH_EIO;
     if (!strncmp(s, "08", 2) || !strncmp(s, "53", 2) || !strncmp(s, "57", 2))
         return CH_EUNAVAILABLE;
-    if (!strcmp(s, "23505") || !strcmp(s, "23503") || !strcmp(s, "23001") ||
-        !strcmp(s, "23P01"))
+    if (!strcmp(s, "23505") || !strcmp(s, "23503") || !strcmp(s, "23001") || !strcmp(s, "23P01"))
         return CH_ECONFLICT;
     if (!strncmp(s, "23", 2) || !strncmp(s, "22", 2)) return CH_EINVAL;
     if (!strncmp(s, "40", 2) || !strcmp(s, "55P03")) return CH_EBUSY;
@@ -605,7 +604,8 @@ static int pg_get_bool(const struct ch_db_result *r, int row, int col)
     if (oid == FLOAT4OID || oid == FLOAT8OID || oid == NUMERICOID)
         return pg_get_float(r, row, col) != 0;
     if (is_texty(oid)) {
-        struct ch_str t = ch_str_make(PQgetvalue(r->p, row, col), (size_t)PQgetlength(r->p, row, col));
+        struct ch_str t =
+            ch_str_make(PQgetvalue(r->p, row, col), (size_t)PQgetlength(r->p, row, col));
         static const char *const yes[] = {"t", "true", "y", "yes", "on", "1"};
         for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
             if (ch_str_case_eq(t, ch_str_cstr(yes[i]))) return 1;

@@ -39,8 +39,8 @@ static int days_in_month(int y, int m)
 
 int ch__db_parse_time(struct ch_str s, int64_t *unix_ms)
 {
+    if (!s.ptr) return CH_EINVAL;
     const char *p = s.ptr, *end = s.ptr + s.len;
-    if (!p) return CH_EINVAL;
     int y = digits(&p, end, 4);
     if (y < 0 || p >= end || *p++ != '-') return CH_EINVAL;
     int mo = digits(&p, end, 2);

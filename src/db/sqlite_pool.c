@@ -179,7 +179,7 @@ static enum ch_db_type decl_kind(const char *decl)
     if (!decl || !*decl) return CH_DB_TYPE_NULL;
     char up[64];
     size_t n = 0;
-    for (; decl[n] && n < sizeof(up) - 1; n++)
+    for (; n < sizeof(up) - 1 && decl[n]; n++)
         up[n] = (char)(decl[n] >= 'a' && decl[n] <= 'z' ? decl[n] - 32 : decl[n]);
     up[n] = '\0';
     if (strncmp(up, "BOOL", 4) == 0) return CH_DB_TYPE_BOOL;

@@ -97,8 +97,7 @@ int ch_db_respond(struct ch_request *req, enum ch_db_answer how, int stmt,
     if (rc == CH_ERANGE)
         return ch_error(req, CH_ERR_VALIDATION, "a parameter is out of range for its column");
     if (rc != 0)
-        return ch_error(req, CH_ERR_INTERNAL, "statement %d cannot run: %s", stmt,
-                        ch_strerror(rc));
+        return ch_error(req, CH_ERR_INTERNAL, "statement %d cannot run: %s", stmt, ch_strerror(rc));
     ch_request_hold(req);
     ch_db_batch_submit(b, on_done, a);
     return 0;

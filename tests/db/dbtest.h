@@ -70,8 +70,8 @@ void dbt_on_result(void *arg, const struct ch_db_result *res);
 struct dbt_done {
     int calls;
     int err;
-    int query;        /* the outcome's failing query */
-    char msg[256];    /* the outcome's message */
+    int query;     /* the outcome's failing query */
+    char msg[256]; /* the outcome's message */
     char sqlstate[8];
     int *counter; /* incremented too, when set */
 };

@@ -233,7 +233,7 @@ DB_TEST(a_failing_batch_does_not_affect_its_neighbours)
     ASSERT_EQ(x.err, 0);
     ASSERT_EQ(dz.err, 0);
     ASSERT_EQ(z.err, 0);
-    ASSERT_EQ(y1.err, 0); /* ran, then rolled back with its batch */
+    ASSERT_EQ(y1.err, 0);            /* ran, then rolled back with its batch */
     ASSERT_EQ(y2.err, CH_ECONFLICT); /* a duplicate key */
     ASSERT(y2.msg[0] != '\0');
     ASSERT_EQ(y3.err, CH_EIO);

@@ -88,17 +88,16 @@ static void make_types_table(const char *url)
                   " score double precision, ratio real, price numeric(10,2), active boolean,"
                   " created_at timestamp, day date, raw bytea, doc jsonb, big bigint)");
     if (is_pg(url)) {
-        dbt_exec(url,
-                 "INSERT INTO chopin_test_types VALUES"
-                 " (1, 'alpha', 1.5, 0.1, 12.50, true, '2024-02-29 13:45:30.123456',"
-                 "  '2024-02-29', '\\x00ff41', '{\"a\": [1, true, null], \"b\": \"x\"}',"
-                 "  9007199254740993),"
-                 " (2, E'be\"ta\\n\\u00e9', -0.25, 2, 3.00, false, '2001-09-09 01:46:40',"
-                 "  '1970-01-01', '', '[]', -1),"
-                 " (3, 'gamma', NULL, NULL, NULL, NULL, '2024-01-01 10:00:00', NULL, NULL,"
-                 "  NULL, NULL),"
-                 " (4, 'delta', 1e300, -0.5, 0.1, true, '2000-01-01 18:00:00', '2000-02-29',"
-                 "  'a', '3', 0)");
+        dbt_exec(url, "INSERT INTO chopin_test_types VALUES"
+                      " (1, 'alpha', 1.5, 0.1, 12.50, true, '2024-02-29 13:45:30.123456',"
+                      "  '2024-02-29', '\\x00ff41', '{\"a\": [1, true, null], \"b\": \"x\"}',"
+                      "  9007199254740993),"
+                      " (2, E'be\"ta\\n\\u00e9', -0.25, 2, 3.00, false, '2001-09-09 01:46:40',"
+                      "  '1970-01-01', '', '[]', -1),"
+                      " (3, 'gamma', NULL, NULL, NULL, NULL, '2024-01-01 10:00:00', NULL, NULL,"
+                      "  NULL, NULL),"
+                      " (4, 'delta', 1e300, -0.5, 0.1, true, '2000-01-01 18:00:00', '2000-02-29',"
+                      "  'a', '3', 0)");
     } else {
         dbt_exec(url,
                  "INSERT INTO chopin_test_types VALUES"
@@ -147,13 +146,12 @@ DB_TEST(rows_are_typed_json_identical_on_both_drivers)
     ASSERT(strncmp(s.one, expected_types_json + 1, strlen(s.one)) == 0);
     ASSERT_EQ(s.one[strlen(s.one) - 1], '}');
     /* Column names and types. */
-    static const char *const names[] = {"id",     "name",       "score", "ratio",
-                                        "price",  "active",     "created_at", "day",
-                                        "raw",    "doc",        "big"};
+    static const char *const names[] = {"id",         "name", "score", "ratio", "price", "active",
+                                        "created_at", "day",  "raw",   "doc",   "big"};
     static const enum ch_db_type types[] = {
-        CH_DB_TYPE_INT,  CH_DB_TYPE_TEXT,      CH_DB_TYPE_FLOAT, CH_DB_TYPE_FLOAT,
-        CH_DB_TYPE_NUMERIC, CH_DB_TYPE_BOOL,   CH_DB_TYPE_TIMESTAMP, CH_DB_TYPE_DATE,
-        CH_DB_TYPE_BYTES, CH_DB_TYPE_JSON,     CH_DB_TYPE_INT};
+        CH_DB_TYPE_INT,     CH_DB_TYPE_TEXT, CH_DB_TYPE_FLOAT,     CH_DB_TYPE_FLOAT,
+        CH_DB_TYPE_NUMERIC, CH_DB_TYPE_BOOL, CH_DB_TYPE_TIMESTAMP, CH_DB_TYPE_DATE,
+        CH_DB_TYPE_BYTES,   CH_DB_TYPE_JSON, CH_DB_TYPE_INT};
     ASSERT_EQ(s.cols, 11);
     for (int c = 0; c < 11; c++) {
         ASSERT_CSTR_EQ(s.names[c], names[c]);
@@ -180,9 +178,9 @@ DB_TEST(booleans_and_times_read_alike_through_the_accessors)
     make_types_table(url);
     struct dbt_env e;
     dbt_env_open(&e, url, NULL);
-    int q = dbt_env_stmt(&e, "flags",
-                         "SELECT active, created_at, day, price FROM chopin_test_types ORDER BY id",
-                         "SELECT active, created_at, day, price FROM chopin_test_types ORDER BY id");
+    int q = dbt_env_stmt(
+        &e, "flags", "SELECT active, created_at, day, price FROM chopin_test_types ORDER BY id",
+        "SELECT active, created_at, day, price FROM chopin_test_types ORDER BY id");
     dbt_env_start(&e);
     struct seen s;
     struct dbt_done d;
@@ -222,7 +220,8 @@ DB_TEST(expression_columns_take_their_aliases_and_value_types)
     /* 1.5 * 2 is numeric 3.0 on PostgreSQL and the real 3.0 on SQLite: both print as numbers
      * equal to 3; the rest is identical. */
     ASSERT(strncmp(s.json, "[{\"n\":4,\"twice\":8,\"shout\":\"alpha!\",\"nada\":null,\"f\":3",
-                   strlen("[{\"n\":4,\"twice\":8,\"shout\":\"alpha!\",\"nada\":null,\"f\":3")) == 0);
+                   strlen("[{\"n\":4,\"twice\":8,\"shout\":\"alpha!\",\"nada\":null,\"f\":3")) ==
+           0);
     ASSERT_EQ((int)s.types[0], CH_DB_TYPE_INT);
     ASSERT_EQ((int)s.types[2], CH_DB_TYPE_TEXT);
     ASSERT_EQ(s.col_name, -1);
@@ -230,7 +229,7 @@ DB_TEST(expression_columns_take_their_aliases_and_value_types)
     ASSERT_EQ(d.err, 0);
     ASSERT_CSTR_EQ(s.json, "[]");
     ASSERT_EQ(s.one_rc, CH_EINVAL); /* no row 0 */
-    ASSERT_EQ(s.col_name, 1);      /* names are known without rows */
+    ASSERT_EQ(s.col_name, 1);       /* names are known without rows */
     dbt_env_close(&e);
 }
 
@@ -395,9 +394,15 @@ TEST(sqlite_parses_its_time_forms)
     ASSERT_EQ(ms, INT64_C(1709263800000));
     ASSERT_EQ(ch__db_parse_time(CH_STR("1969-12-31 23:59:59.999"), &ms), 0);
     ASSERT_EQ(ms, -1);
-    static const char *const bad[] = {"",           "2024",          "2023-02-29",
-                                      "2024-13-01", "2024-01-01 24:00", "2024-01-01 10:00:",
-                                      "2024-01-01x", "2024-01-01 10:00:00.", "2024-01-01T10:00+5",
+    static const char *const bad[] = {"",
+                                      "2024",
+                                      "2023-02-29",
+                                      "2024-13-01",
+                                      "2024-01-01 24:00",
+                                      "2024-01-01 10:00:",
+                                      "2024-01-01x",
+                                      "2024-01-01 10:00:00.",
+                                      "2024-01-01T10:00+5",
                                       "abcd-ef-gh"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         ASSERT_EQ(ch__db_parse_time(ch_str_cstr(bad[i]), &ms), CH_EINVAL);
