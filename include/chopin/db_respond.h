@@ -21,6 +21,10 @@
 #include "db.h"
 #include "respond.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* What the statement's result becomes. Every success is the usual envelope
  * {"success":true,"data":...}. */
 enum ch_db_answer {
@@ -57,5 +61,9 @@ enum ch_error_kind ch_db_error_kind(int err);
  * the failing query's index, SQLSTATE and message, which production hides from the client and
  * logs with the request id. Returns 0, or CH_ECLOSED if the request was already answered. */
 int ch_db_respond_error(struct ch_request *req, const struct ch_db_outcome *out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
