@@ -29,7 +29,7 @@ static const struct ch_migration migrations[] = {{
                     " title text NOT NULL, body text NOT NULL DEFAULT '',"
                     " created_at timestamptz NOT NULL DEFAULT now())",
     .sql_sqlite = "CREATE TABLE IF NOT EXISTS notes ("
-                  " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+                  " id INTEGER PRIMARY KEY,"
                   " title TEXT NOT NULL, body TEXT NOT NULL DEFAULT '',"
                   " created_at TIMESTAMP NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))",
     .down = "DROP TABLE notes",
