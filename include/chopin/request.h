@@ -76,6 +76,7 @@ struct ch_request {
     int _envelope;       /* the body is a success envelope to close before sending */
     int _failure;        /* what a failed handler returned, for the recovery middleware */
     void *_log_t0;       /* the access log's start time */
+    void *_auth;         /* the verified token's claims (chopin/auth.h) */
 };
 
 /* The first header named `name` (case-insensitive), or NULL. */

@@ -304,6 +304,7 @@ static void app_handle(struct ch_request *req)
     req->_envelope = 0;
     req->_query = NULL;
     req->_log_t0 = NULL;
+    req->_auth = NULL;
     req->request_id = (struct ch_str){NULL, 0};
     int bad_params = 0;
     if (st == CH_ROUTE_FOUND) {
