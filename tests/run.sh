@@ -92,14 +92,14 @@ if want lint; then
     suite lint lint
 fi
 
-if want release && build all build/unit-tests build/test-app build/db-tests examples; then
+if want release && build all build/unit-tests build/test-app build/auth-test-app build/db-tests examples; then
     suite unit ./build/unit-tests
     suite db ./build/db-tests
     integration release "$PWD/build/chopin"
 fi
 
 if want asan && build O=build/debug SAN=1 build/debug/chopin build/debug/unit-tests \
-    build/debug/test-app build/debug/db-tests; then
+    build/debug/test-app build/debug/auth-test-app build/debug/db-tests; then
     suite unit-asan ./build/debug/unit-tests
     suite db-asan ./build/debug/db-tests
     integration asan "$PWD/build/debug/chopin"

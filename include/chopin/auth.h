@@ -9,7 +9,7 @@
  *     struct ch_auth *auth = rc ? NULL : ch_auth_from_app(app, err, sizeof(err));
  *     if (!auth) ... print err, exit 2
  *     struct ch_group *admin = ch_group_new(app, "/admin");
- *     ch_group_use(admin, ch_auth_role(auth, "admin"));   // 401 without a token, 403 without the role
+ *     ch_group_use(admin, ch_auth_role(auth, "admin")); // 401 no token, 403 no role
  *     ...
  *     rc = ch_app_serve(app);
  *     ch_app_free(app);
@@ -189,8 +189,7 @@ typedef void (*ch_auth_hash_fn)(struct ch_request *req, int err, const char *phc
 
 /* `result` is 1 (match), 0 (mismatch) or a negative CH_E* code (CH_EINVAL: a malformed stored
  * hash); `needs_rehash` is 1 on a match whose parameters differ from the configured ones. */
-typedef void (*ch_auth_verify_fn)(struct ch_request *req, int result, int needs_rehash,
-                                  void *arg);
+typedef void (*ch_auth_verify_fn)(struct ch_request *req, int result, int needs_rehash, void *arg);
 
 /* Hashes `password` with the configured parameters on the hashing pool. The request is held
  * (ch_request_hold()) until `done` has run on its worker's loop, and released right after.
@@ -229,12 +228,12 @@ const char *ch_auth_strerror(int err);
 /* A verified token's claims; strings and the payload tree live in the arena given to
  * ch_auth_token_verify() (the request's arena for the guards). */
 struct ch_auth_claims {
-    struct ch_str sub;           /* the subject (user id); empty when absent */
-    int64_t user_id;             /* sub as a decimal integer, or -1 when it is not one */
-    const struct ch_str *roles;  /* the "roles" claim (an array of strings) */
+    struct ch_str sub;          /* the subject (user id); empty when absent */
+    int64_t user_id;            /* sub as a decimal integer, or -1 when it is not one */
+    const struct ch_str *roles; /* the "roles" claim (an array of strings) */
     size_t nroles;
-    int64_t exp, iat, nbf;       /* 0 when absent (exp never is) */
-    struct ch_str kid;           /* the header's kid; empty when absent */
+    int64_t exp, iat, nbf;               /* 0 when absent (exp never is) */
+    struct ch_str kid;                   /* the header's kid; empty when absent */
     const struct ch_json_value *payload; /* the whole payload, for app-defined claims */
 };
 

@@ -33,11 +33,16 @@ int ch__auth_parse_duration(const char *s, uint32_t *out)
     if (*s < '0' || *s > '9') return CH_EINVAL;
     unsigned long long v = strtoull(s, &end, 10);
     unsigned long long mul = 1;
-    if (!*end || !strcmp(end, "s")) mul = 1;
-    else if (!strcmp(end, "m")) mul = 60;
-    else if (!strcmp(end, "h")) mul = 3600;
-    else if (!strcmp(end, "d")) mul = 86400;
-    else return CH_EINVAL;
+    if (!*end || !strcmp(end, "s"))
+        mul = 1;
+    else if (!strcmp(end, "m"))
+        mul = 60;
+    else if (!strcmp(end, "h"))
+        mul = 3600;
+    else if (!strcmp(end, "d"))
+        mul = 86400;
+    else
+        return CH_EINVAL;
     if (v > UINT32_MAX / mul) return CH_EINVAL;
     *out = (uint32_t)(v * mul);
     return 0;
@@ -59,8 +64,10 @@ static int parse_kib(const char *s, uint32_t *out)
     char *end;
     if (*s < '0' || *s > '9') return CH_EINVAL;
     unsigned long long v = strtoull(s, &end, 10);
-    if (!strcmp(end, "m") || !strcmp(end, "M") || !strcmp(end, "MiB")) v *= 1024;
-    else if (*end && strcmp(end, "k") && strcmp(end, "K") && strcmp(end, "KiB")) return CH_EINVAL;
+    if (!strcmp(end, "m") || !strcmp(end, "M") || !strcmp(end, "MiB"))
+        v *= 1024;
+    else if (*end && strcmp(end, "k") && strcmp(end, "K") && strcmp(end, "KiB"))
+        return CH_EINVAL;
     if (v > UINT32_MAX) return CH_EINVAL;
     *out = (uint32_t)v;
     return 0;
@@ -79,7 +86,8 @@ int ch_auth_config_load(struct ch_auth_config *c, int production, char *err, siz
     c->production = production;
     if ((v = getenv("JWT_SECRET")) && *v) {
         size_t len = strlen(v);
-        if (len > CH_AUTH_MAX_SECRET) return fail(err, errlen, "JWT_SECRET", "longer than 512 bytes");
+        if (len > CH_AUTH_MAX_SECRET)
+            return fail(err, errlen, "JWT_SECRET", "longer than 512 bytes");
         memcpy(c->jwt_secret, v, len);
         c->jwt_secret_len = len;
     }
@@ -91,10 +99,14 @@ int ch_auth_config_load(struct ch_auth_config *c, int production, char *err, siz
         c->jwt_previous_len = len;
     }
     if ((v = getenv("JWT_ALGORITHM")) && *v) {
-        if (!strcmp(v, "HS256")) c->jwt_alg = CH_JWT_HS256;
-        else if (!strcmp(v, "HS384")) c->jwt_alg = CH_JWT_HS384;
-        else if (!strcmp(v, "HS512")) c->jwt_alg = CH_JWT_HS512;
-        else return fail(err, errlen, "JWT_ALGORITHM", "expected HS256, HS384 or HS512");
+        if (!strcmp(v, "HS256"))
+            c->jwt_alg = CH_JWT_HS256;
+        else if (!strcmp(v, "HS384"))
+            c->jwt_alg = CH_JWT_HS384;
+        else if (!strcmp(v, "HS512"))
+            c->jwt_alg = CH_JWT_HS512;
+        else
+            return fail(err, errlen, "JWT_ALGORITHM", "expected HS256, HS384 or HS512");
     }
     struct {
         const char *name;
@@ -107,7 +119,8 @@ int ch_auth_config_load(struct ch_auth_config *c, int production, char *err, siz
         if (!(v = getenv(durs[i].name)) || !*v) continue;
         uint32_t d;
         if (ch__auth_parse_duration(v, &d) != 0 || (durs[i].nonzero && d == 0))
-            return fail(err, errlen, durs[i].name, "expected a duration such as 30s, 15m, 12h, 30d");
+            return fail(err, errlen, durs[i].name,
+                        "expected a duration such as 30s, 15m, 12h, 30d");
         *durs[i].out = d;
     }
     if ((v = getenv("JWT_ISSUER"))) {
@@ -124,8 +137,7 @@ int ch_auth_config_load(struct ch_auth_config *c, int production, char *err, siz
             return fail(err, errlen, "JWT_MAX_SIZE", "expected 64..1048576 bytes");
         c->jwt_max_size = (size_t)n;
     }
-    if ((v = getenv("AUTH_ARGON2_MEMORY")) && *v &&
-        parse_kib(v, &c->argon2.memory_kib) != 0)
+    if ((v = getenv("AUTH_ARGON2_MEMORY")) && *v && parse_kib(v, &c->argon2.memory_kib) != 0)
         return fail(err, errlen, "AUTH_ARGON2_MEMORY", "expected KiB (or a k/m suffix)");
     if ((v = getenv("AUTH_ARGON2_ITERATIONS")) && *v) {
         if (parse_uint(v, 1024, &n) != 0 || n < 1)
@@ -189,7 +201,8 @@ struct ch_auth *ch_auth_new(const struct ch_auth_config *cfg, char *err, size_t 
             return NULL;
         }
         if (cfg->jwt_previous_len && cfg->jwt_previous_len < MIN_PRODUCTION_SECRET) {
-            fail(err, errlen, "JWT_SECRET_PREVIOUS", "too short for production (at least 32 bytes)");
+            fail(err, errlen, "JWT_SECRET_PREVIOUS",
+                 "too short for production (at least 32 bytes)");
             return NULL;
         }
     }
@@ -218,8 +231,8 @@ struct ch_auth *ch_auth_new(const struct ch_auth_config *cfg, char *err, size_t 
         a->nkeys = 2;
     }
     a->dummy.params = a->cfg.argon2;
-    if (rc == 0 && getrandom(a->dummy.salt, a->dummy.params.salt_len, 0) !=
-                       (ssize_t)a->dummy.params.salt_len)
+    if (rc == 0 &&
+        getrandom(a->dummy.salt, a->dummy.params.salt_len, 0) != (ssize_t)a->dummy.params.salt_len)
         rc = CH_EIO;
     if (rc == 0 && !(a->pool = ch__auth_pool_new(a))) rc = CH_ENOMEM;
     if (rc != 0) {

@@ -35,8 +35,8 @@ static int bad_request(struct ch_request *req, const char *message)
 /* Token characters (RFC 7235 token68, without the trailing '=' a JWT never has). */
 static int token68_char(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/' || c == '=';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~' || c == '+' || c == '/' || c == '=';
 }
 
 /* Sets req->_auth from the Authorization header, or answers. Returns 0 either way (the chain

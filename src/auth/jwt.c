@@ -64,8 +64,8 @@ int ch_auth_has_role(const struct ch_auth_claims *c, const char *role)
 static int mac(const struct ch_auth *a, const struct ch__auth_key *k, const char *data, size_t n,
                uint8_t *out, unsigned *out_len)
 {
-    return HMAC(alg_md(a->cfg.jwt_alg), k->secret, (int)k->len, (const unsigned char *)data, n,
-                out, out_len)
+    return HMAC(alg_md(a->cfg.jwt_alg), k->secret, (int)k->len, (const unsigned char *)data, n, out,
+                out_len)
                ? 0
                : CH_ENOMEM;
 }
@@ -305,8 +305,7 @@ int ch_auth_token_verify(const struct ch_auth *a, struct ch_str token, int64_t n
     if ((rc = mac(a, key, s, (size_t)(dot2 - s), want, &want_len)) != 0) return rc;
     if (want_len != md_len || CRYPTO_memcmp(want, got, md_len) != 0) return CH_EJWT_SIGNATURE;
 
-    if ((rc = segment_object(dot1 + 1, (size_t)(dot2 - dot1 - 1), arena, &payload)) != 0)
-        return rc;
+    if ((rc = segment_object(dot1 + 1, (size_t)(dot2 - dot1 - 1), arena, &payload)) != 0) return rc;
     struct ch_str kid = claims->kid;
     rc = check_claims(a, payload, now, arena, claims);
     claims->kid = kid;

@@ -157,8 +157,8 @@ int ch_password_verify(const char *phc_str, size_t phc_len, const char *pw, size
     uint8_t got[MAX_HASH];
     if (needs_rehash) *needs_rehash = 0;
     if (ch_phc_decode(phc_str, phc_len, &phc) != 0) return CH_EINVAL;
-    int rc = ch_argon2id(&phc.params, pw, pw_len, phc.salt, phc.params.salt_len, NULL, 0, NULL, 0,
-                         got);
+    int rc =
+        ch_argon2id(&phc.params, pw, pw_len, phc.salt, phc.params.salt_len, NULL, 0, NULL, 0, got);
     if (rc != 0) return rc;
     int match = CRYPTO_memcmp(got, phc.hash, phc.params.hash_len) == 0;
     OPENSSL_cleanse(got, sizeof(got));

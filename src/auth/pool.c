@@ -56,7 +56,7 @@ struct ch__auth_pool {
     int pending;               /* queued or running */
     int quit;
     pthread_t *threads;
-    int nthreads; /* started */
+    int nthreads;                    /* started */
     struct slot *slots[MAX_WORKERS]; /* each touched only by its worker (and by free) */
 };
 

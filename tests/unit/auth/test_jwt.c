@@ -79,14 +79,16 @@ static const char *hdr_with_kid(struct ch_auth *a, const char *alg)
     return kid_hdr;
 }
 
-#define PAYLOAD "{\"sub\":\"42\",\"roles\":[\"admin\",\"user\"],\"iat\":1700000000,\"exp\":1700000900}"
+#define PAYLOAD \
+    "{\"sub\":\"42\",\"roles\":[\"admin\",\"user\"],\"iat\":1700000000,\"exp\":1700000900}"
 
 /* RFC 7515 Appendix A.1: the HS256 example, verified with its key; its exact signature bytes
  * are what our HMAC computes. */
 TEST(jwt_rfc7515_a1)
 {
-    const char *k = "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1"
-                    "Z9CAow";
+    const char *k =
+        "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1"
+        "Z9CAow";
     struct ch_auth_config c;
     ch_auth_config_defaults(&c);
     long klen = ch__b64_decode(CH__B64_URL, k, strlen(k), c.jwt_secret);
@@ -95,10 +97,11 @@ TEST(jwt_rfc7515_a1)
     char err[128];
     struct ch_auth *a = ch_auth_new(&c, err, sizeof(err));
     ASSERT(a);
-    const char *tok = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9"
-                      ".eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9p"
-                      "c19yb290Ijp0cnVlfQ"
-                      ".dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    const char *tok =
+        "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9"
+        ".eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9p"
+        "c19yb290Ijp0cnVlfQ"
+        ".dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
     static const uint8_t sig[32] = {116, 24,  223, 180, 151, 153, 224, 37,  79,  250, 96,
                                     125, 216, 173, 187, 186, 22,  212, 37,  77,  105, 214,
                                     191, 240, 91,  88,  5,   88,  83,  132, 141, 121};
@@ -162,9 +165,9 @@ TEST(jwt_alg_none_and_others_refused)
     struct ch_auth *a = auth_with(SECRET, NULL, NULL, NULL);
     const char *k = SECRET;
     size_t kl = strlen(SECRET);
-    ASSERT_EQ(verify(a, forge(hdr_with_kid(a, "HS256"), PAYLOAD, k, kl, EVP_sha256(), NULL), NOW,
-                     NULL),
-              0);
+    ASSERT_EQ(
+        verify(a, forge(hdr_with_kid(a, "HS256"), PAYLOAD, k, kl, EVP_sha256(), NULL), NOW, NULL),
+        0);
     /* alg none, with an empty and with a real signature. */
     ASSERT_EQ(verify(a, forge("{\"alg\":\"none\",\"typ\":\"JWT\"}", PAYLOAD, k, kl, NULL, NULL),
                      NOW, NULL),
@@ -174,29 +177,31 @@ TEST(jwt_alg_none_and_others_refused)
     ASSERT_EQ(verify(a, forge("{\"alg\":\"None\"}", PAYLOAD, k, kl, EVP_sha256(), NULL), NOW, NULL),
               CH_EJWT_ALG);
     /* Other algorithms, even correctly signed with HMAC under their name (confusion). */
-    const char *algs[] = {"HS384", "HS512", "RS256", "ES256", "EdDSA", "PS256", "hs256", "HS256 ",
-                          ""};
+    const char *algs[] = {"HS384", "HS512", "RS256",  "ES256", "EdDSA",
+                          "PS256", "hs256", "HS256 ", ""};
     for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++)
         ASSERT_EQ(verify(a, forge(hdr_with_kid(a, algs[i]), PAYLOAD, k, kl, EVP_sha256(), NULL),
                          NOW, NULL),
                   CH_EJWT_ALG);
-    ASSERT_EQ(verify(a, forge("{\"alg\":\"HS384\"}", PAYLOAD, k, kl, EVP_sha384(), NULL), NOW, NULL),
-              CH_EJWT_ALG);
+    ASSERT_EQ(
+        verify(a, forge("{\"alg\":\"HS384\"}", PAYLOAD, k, kl, EVP_sha384(), NULL), NOW, NULL),
+        CH_EJWT_ALG);
     /* alg missing, not a string, or given twice (the first one counts). */
     ASSERT_EQ(verify(a, forge("{\"typ\":\"JWT\"}", PAYLOAD, k, kl, EVP_sha256(), NULL), NOW, NULL),
               CH_EJWT_ALG);
-    ASSERT_EQ(verify(a, forge("{\"alg\":[\"HS256\"]}", PAYLOAD, k, kl, EVP_sha256(), NULL), NOW,
-                     NULL),
-              CH_EJWT_ALG);
-    ASSERT_EQ(verify(a, forge("{\"alg\":\"none\",\"alg\":\"HS256\"}", PAYLOAD, k, kl, EVP_sha256(),
-                              NULL),
-                     NOW, NULL),
-              CH_EJWT_ALG);
+    ASSERT_EQ(
+        verify(a, forge("{\"alg\":[\"HS256\"]}", PAYLOAD, k, kl, EVP_sha256(), NULL), NOW, NULL),
+        CH_EJWT_ALG);
+    ASSERT_EQ(
+        verify(a, forge("{\"alg\":\"none\",\"alg\":\"HS256\"}", PAYLOAD, k, kl, EVP_sha256(), NULL),
+               NOW, NULL),
+        CH_EJWT_ALG);
     /* crit: an extension we cannot honour. */
-    ASSERT_EQ(verify(a, forge("{\"alg\":\"HS256\",\"crit\":[\"exp\"]}", PAYLOAD, k, kl,
-                              EVP_sha256(), NULL),
-                     NOW, NULL),
-              CH_EJWT_ALG);
+    ASSERT_EQ(
+        verify(a,
+               forge("{\"alg\":\"HS256\",\"crit\":[\"exp\"]}", PAYLOAD, k, kl, EVP_sha256(), NULL),
+               NOW, NULL),
+        CH_EJWT_ALG);
     ch_auth_free(a);
 
     /* A verifier configured for HS512 refuses HS256 tokens, and the other way round. */
@@ -208,10 +213,11 @@ TEST(jwt_alg_none_and_others_refused)
     char err[128];
     struct ch_auth *b = ch_auth_new(&c, err, sizeof(err));
     ASSERT(b);
-    ASSERT_EQ(verify(b, forge("{\"alg\":\"HS256\"}", PAYLOAD, k, kl, EVP_sha256(), NULL), NOW, NULL),
-              CH_EJWT_ALG);
-    ASSERT_EQ(verify(b, forge("{\"alg\":\"HS512\"}", PAYLOAD, k, kl, EVP_sha512(), NULL), NOW, NULL),
-              0);
+    ASSERT_EQ(
+        verify(b, forge("{\"alg\":\"HS256\"}", PAYLOAD, k, kl, EVP_sha256(), NULL), NOW, NULL),
+        CH_EJWT_ALG);
+    ASSERT_EQ(
+        verify(b, forge("{\"alg\":\"HS512\"}", PAYLOAD, k, kl, EVP_sha512(), NULL), NOW, NULL), 0);
     struct ch_arena arena;
     ch_arena_init(&arena, NULL, 0);
     struct ch_str tok;
@@ -226,14 +232,15 @@ TEST(jwt_wrong_key_and_changed_header_refused)
 {
     struct ch_auth *a = auth_with(SECRET, NULL, NULL, NULL);
     /* HS256 signed with another key, without and with our kid. */
-    ASSERT_EQ(verify(a, forge("{\"alg\":\"HS256\"}", PAYLOAD, OTHER, strlen(OTHER), EVP_sha256(),
-                              NULL),
-                     NOW, NULL),
-              CH_EJWT_SIGNATURE);
-    ASSERT_EQ(verify(a, forge(hdr_with_kid(a, "HS256"), PAYLOAD, OTHER, strlen(OTHER),
-                              EVP_sha256(), NULL),
-                     NOW, NULL),
-              CH_EJWT_SIGNATURE);
+    ASSERT_EQ(
+        verify(a, forge("{\"alg\":\"HS256\"}", PAYLOAD, OTHER, strlen(OTHER), EVP_sha256(), NULL),
+               NOW, NULL),
+        CH_EJWT_SIGNATURE);
+    ASSERT_EQ(
+        verify(a,
+               forge(hdr_with_kid(a, "HS256"), PAYLOAD, OTHER, strlen(OTHER), EVP_sha256(), NULL),
+               NOW, NULL),
+        CH_EJWT_SIGNATURE);
     /* A valid token whose header or payload is swapped keeps a signature that no longer fits. */
     struct ch_arena arena;
     ch_arena_init(&arena, NULL, 0);
@@ -279,8 +286,7 @@ TEST(jwt_signature_truncated_padded_noncanonical)
     /* The same 32 bytes spelled with non-zero unused bits in the last character. */
     strcpy(t, tok.ptr);
     char *last = t + tok.len - 1;
-    static const char alpha[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    static const char alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     int v = (int)(strchr(alpha, *last) - alpha);
     ASSERT_EQ(v & 3, 0);
     *last = alpha[v | 1];
@@ -335,13 +341,14 @@ TEST(jwt_segments_and_base64url)
               CH_EJWT_MALFORMED);
     ASSERT_EQ(verify(a, forge("{\"alg\":\"HS256\"}", "42", k, kl, EVP_sha256(), NULL), NOW, NULL),
               CH_EJWT_MALFORMED);
-    ASSERT_EQ(verify(a, forge("{\"alg\":\"HS256\"}", "{\"exp\":1", k, kl, EVP_sha256(), NULL), NOW,
-                     NULL),
-              CH_EJWT_MALFORMED);
+    ASSERT_EQ(
+        verify(a, forge("{\"alg\":\"HS256\"}", "{\"exp\":1", k, kl, EVP_sha256(), NULL), NOW, NULL),
+        CH_EJWT_MALFORMED);
     ASSERT_EQ(verify(a, forge("{\"alg\":\"HS256\"}", "", k, kl, EVP_sha256(), NULL), NOW, NULL),
               CH_EJWT_MALFORMED);
-    ASSERT_EQ(verify(a, forge("{\"alg\":\"HS256\",\"typ\":\"JOSE+JSON\"}", PAYLOAD, k, kl,
-                              EVP_sha256(), NULL),
+    ASSERT_EQ(verify(a,
+                     forge("{\"alg\":\"HS256\",\"typ\":\"JOSE+JSON\"}", PAYLOAD, k, kl,
+                           EVP_sha256(), NULL),
                      NOW, NULL),
               CH_EJWT_MALFORMED);
     ch_arena_cleanup(&arena);
@@ -396,9 +403,8 @@ TEST(jwt_issuer_and_audience)
 #define TOK(...) (snprintf(p, sizeof(p), __VA_ARGS__), forge(hdr, p, k, kl, EVP_sha256(), NULL))
     int e = NOW + 100;
     ASSERT_EQ(verify(a, TOK("{\"exp\":%d,\"iss\":\"chopin\",\"aud\":\"api\"}", e), NOW, NULL), 0);
-    ASSERT_EQ(verify(a, TOK("{\"exp\":%d,\"iss\":\"chopin\",\"aud\":[\"x\",\"api\"]}", e), NOW,
-                     NULL),
-              0);
+    ASSERT_EQ(
+        verify(a, TOK("{\"exp\":%d,\"iss\":\"chopin\",\"aud\":[\"x\",\"api\"]}", e), NOW, NULL), 0);
     ASSERT_EQ(verify(a, TOK("{\"exp\":%d,\"iss\":\"evil\",\"aud\":\"api\"}", e), NOW, NULL),
               CH_EJWT_ISSUER);
     ASSERT_EQ(verify(a, TOK("{\"exp\":%d,\"aud\":\"api\"}", e), NOW, NULL), CH_EJWT_ISSUER);
@@ -441,19 +447,20 @@ TEST(jwt_kid_and_rotation)
     /* An unknown or malformed kid, and our kid on a token signed with the previous key. */
     const char *k = SECRET;
     size_t kl = strlen(k);
-    ASSERT_EQ(verify(rotated, forge("{\"alg\":\"HS256\",\"kid\":\"nope\"}", PAYLOAD, k, kl,
-                                    EVP_sha256(), NULL),
-                     NOW, NULL),
-              CH_EJWT_KID);
-    ASSERT_EQ(verify(rotated, forge("{\"alg\":\"HS256\",\"kid\":7}", PAYLOAD, k, kl, EVP_sha256(),
-                                    NULL),
+    ASSERT_EQ(
+        verify(rotated,
+               forge("{\"alg\":\"HS256\",\"kid\":\"nope\"}", PAYLOAD, k, kl, EVP_sha256(), NULL),
+               NOW, NULL),
+        CH_EJWT_KID);
+    ASSERT_EQ(verify(rotated,
+                     forge("{\"alg\":\"HS256\",\"kid\":7}", PAYLOAD, k, kl, EVP_sha256(), NULL),
                      NOW, NULL),
               CH_EJWT_KID);
     char h[256];
     snprintf(h, sizeof(h), "{\"alg\":\"HS256\",\"kid\":\"%s\"}", rotated->keys[0].kid);
-    ASSERT_EQ(verify(rotated, forge(h, PAYLOAD, OTHER, strlen(OTHER), EVP_sha256(), NULL), NOW,
-                     NULL),
-              CH_EJWT_SIGNATURE);
+    ASSERT_EQ(
+        verify(rotated, forge(h, PAYLOAD, OTHER, strlen(OTHER), EVP_sha256(), NULL), NOW, NULL),
+        CH_EJWT_SIGNATURE);
     ch_arena_cleanup(&arena);
     ch_auth_free(old);
     ch_auth_free(rotated);
@@ -476,10 +483,10 @@ TEST(jwt_size_limit)
     /* Just under the limit is fine. */
     payload[n + 5000] = '\0';
     strcat(payload, "\"}");
-    ASSERT_EQ(verify(a, forge("{\"alg\":\"HS256\"}", payload, SECRET, strlen(SECRET), EVP_sha256(),
-                              NULL),
-                     NOW, NULL),
-              0);
+    ASSERT_EQ(
+        verify(a, forge("{\"alg\":\"HS256\"}", payload, SECRET, strlen(SECRET), EVP_sha256(), NULL),
+               NOW, NULL),
+        0);
     ch_auth_free(a);
 }
 

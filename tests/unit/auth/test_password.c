@@ -8,8 +8,8 @@
 /* Small costs so the suite stays fast; the defaults are checked separately. */
 static struct ch_argon2_params small(void)
 {
-    struct ch_argon2_params p = {.memory_kib = 64, .iterations = 1, .parallelism = 1,
-                                 .salt_len = 16, .hash_len = 32};
+    struct ch_argon2_params p = {
+        .memory_kib = 64, .iterations = 1, .parallelism = 1, .salt_len = 16, .hash_len = 32};
     return p;
 }
 
@@ -25,8 +25,8 @@ TEST(argon2id_rfc9106_vector)
                                     0x08, 0xc0, 0x37, 0xa3, 0x4a, 0x8b, 0x53, 0xc9,
                                     0xd0, 0x1e, 0xf0, 0x45, 0x2d, 0x75, 0xb6, 0x5e,
                                     0xb5, 0x25, 0x20, 0xe9, 0x6b, 0x01, 0xe6, 0x59};
-    struct ch_argon2_params p = {.memory_kib = 32, .iterations = 3, .parallelism = 4,
-                                 .salt_len = 16, .hash_len = 32};
+    struct ch_argon2_params p = {
+        .memory_kib = 32, .iterations = 3, .parallelism = 4, .salt_len = 16, .hash_len = 32};
     ASSERT_EQ(ch_argon2id(&p, pw, 32, salt, 16, secret, 8, ad, 12, out), 0);
     ASSERT(memcmp(out, tag, 32) == 0);
     /* Each input matters: without the secret the tag differs. */
@@ -68,8 +68,8 @@ TEST(phc_hash_and_verify)
 
 TEST(phc_other_parameters_verify_and_ask_for_rehash)
 {
-    struct ch_argon2_params old = {.memory_kib = 256, .iterations = 3, .parallelism = 4,
-                                   .salt_len = 8, .hash_len = 16};
+    struct ch_argon2_params old = {
+        .memory_kib = 256, .iterations = 3, .parallelism = 4, .salt_len = 8, .hash_len = 16};
     struct ch_argon2_params cur = small();
     char phc[CH_PHC_MAX];
     int n = ch_password_hash(&old, "pw", 2, phc);
@@ -100,8 +100,11 @@ TEST(phc_reference_hash_verifies)
 
 TEST(phc_encode_decode_round_trip)
 {
-    struct ch_phc a = {.params = {.memory_kib = 19456, .iterations = 2, .parallelism = 1,
-                                  .salt_len = 16, .hash_len = 32}};
+    struct ch_phc a = {.params = {.memory_kib = 19456,
+                                  .iterations = 2,
+                                  .parallelism = 1,
+                                  .salt_len = 16,
+                                  .hash_len = 32}};
     for (int i = 0; i < 64; i++) a.salt[i] = (uint8_t)(i * 7 + 1), a.hash[i] = (uint8_t)(255 - i);
     for (uint32_t sl = 8; sl <= 64; sl++) {
         for (uint32_t hl = 16; hl <= 64; hl += 7) {
@@ -153,7 +156,8 @@ TEST(phc_malformed_rejected)
         "$argon2id$v=19$m=-1,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc",
         "$argon2id$v=19$m=+65536,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc",
         "$argon2id$v=19$m=7,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc",
-        "$argon2id$v=19$m=4294967296,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc",
+        "$argon2id$v=19$m=4294967296,t=2,p=1$c29tZXNhbHQ$"
+        "CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc",
         "$argon2id$v=19$m=2097152,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc",
         /* iterations */
         "$argon2id$v=19$m=65536,t=0,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc",
@@ -165,7 +169,8 @@ TEST(phc_malformed_rejected)
         "$argon2id$v=19$m=64,t=2,p=9$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc",
         /* order and extra parameters */
         "$argon2id$v=19$t=2,m=65536,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc",
-        "$argon2id$v=19$m=65536,t=2,p=1,keyid=AA$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc",
+        "$argon2id$v=19$m=65536,t=2,p=1,keyid=AA$c29tZXNhbHQ$"
+        "CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc",
         "$argon2id$v=19$m=65536,t=2$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc",
         /* salt */
         "$argon2id$v=19$m=65536,t=2,p=1$$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc",
@@ -174,7 +179,8 @@ TEST(phc_malformed_rejected)
         "$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHR$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc",
         "$argon2id$v=19$m=65536,t=2,p=1$c29t_XNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc",
         /* 65 bytes of salt */
-        "$argon2id$v=19$m=65536,t=2,p=1$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+        "$argon2id$v=19$m=65536,t=2,p=1$"
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
         "AAAAAAAAAAAAAAAAAAAAAAAAA$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc",
         /* hash */
         "$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$",
@@ -198,8 +204,10 @@ TEST(phc_malformed_rejected)
     for (size_t cut = 0; cut < n; cut++) {
         const char *g = ch_test_guarded(good, cut);
         int rc = ch_phc_decode(g, cut, &phc);
-        if (cut < hash_at + 22) ASSERT_EQ(rc, CH_EINVAL);
-        else if (rc == 0) ASSERT_EQ(phc.params.hash_len, (cut - hash_at) * 3 / 4);
+        if (cut < hash_at + 22)
+            ASSERT_EQ(rc, CH_EINVAL);
+        else if (rc == 0)
+            ASSERT_EQ(phc.params.hash_len, (cut - hash_at) * 3 / 4);
         ch_test_guard_free(g, cut);
     }
 }
