@@ -169,6 +169,10 @@ struct ch_auth;
  * err[errlen] on a bad setting or when out of memory. The hashing threads start on first use. */
 struct ch_auth *ch_auth_new(const struct ch_auth_config *cfg, char *err, size_t errlen);
 
+/* Declares the settings above on the app (ch_app_setting()), so --help lists them. Call it
+ * before ch_app_configure(). 0 or the first CH_E* code. */
+int ch_auth_declare_settings(struct ch_app *app);
+
 /* ch_auth_config_load() with the app's ENVIRONMENT, then ch_auth_new(): call it after
  * ch_app_configure(). NULL with a reason in err[errlen]. */
 struct ch_auth *ch_auth_from_app(struct ch_app *app, char *err, size_t errlen);

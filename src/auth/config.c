@@ -243,6 +243,31 @@ struct ch_auth *ch_auth_new(const struct ch_auth_config *cfg, char *err, size_t 
     return a;
 }
 
+int ch_auth_declare_settings(struct ch_app *app)
+{
+    static const char *const s[][3] = {
+        {"JWT_SECRET", NULL, "token signing key (production: required, at least 32 bytes)"},
+        {"JWT_SECRET_PREVIOUS", NULL, "the key before a rotation: still verifies, never signs"},
+        {"JWT_ALGORITHM", "HS256", "HS256, HS384 or HS512"},
+        {"JWT_EXPIRY", "15m", "access-token lifetime (s, m, h, d)"},
+        {"JWT_REFRESH_EXPIRY", "30d", "refresh-token lifetime"},
+        {"JWT_LEEWAY", "30s", "clock skew allowed on exp, nbf and iat"},
+        {"JWT_ISSUER", NULL, "iss set in tokens and required when verifying"},
+        {"JWT_AUDIENCE", NULL, "aud set in tokens and required when verifying"},
+        {"JWT_MAX_SIZE", "8192", "longest token accepted, in bytes"},
+        {"AUTH_ARGON2_MEMORY", "19456", "Argon2id memory in KiB (or k/m suffix)"},
+        {"AUTH_ARGON2_ITERATIONS", "2", "Argon2id passes"},
+        {"AUTH_ARGON2_PARALLELISM", "1", "Argon2id lanes"},
+        {"AUTH_HASH_THREADS", NULL, "password hashing threads (default: CPUs, at most 4)"},
+        {"AUTH_HASH_QUEUE", "256", "hashes waiting at most before 503"},
+    };
+    for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
+        int rc = ch_app_setting(app, s[i][0], s[i][1], s[i][2]);
+        if (rc != 0) return rc;
+    }
+    return 0;
+}
+
 struct ch_auth *ch_auth_from_app(struct ch_app *app, char *err, size_t errlen)
 {
     struct ch_auth_config cfg;

@@ -136,6 +136,7 @@ int main(int argc, char **argv)
     struct ch_app *app = ch_app_new();
     if (!app) return 1;
     ch_app_use_defaults(app);
+    if (ch_auth_declare_settings(app) != 0) return 1;
     int rc = ch_app_configure(app, argc, argv);
     if (rc != 0) {
         ch_app_free(app);

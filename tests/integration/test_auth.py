@@ -291,6 +291,15 @@ def production_requires_a_long_secret():
 
 
 @case
+def help_lists_the_auth_settings():
+    p = subprocess.run([AUTH_APP, "--help"], capture_output=True, timeout=30)
+    eq(p.returncode, 0)
+    out = p.stdout.decode() + p.stderr.decode()
+    for name in ("JWT_SECRET", "JWT_SECRET_PREVIOUS", "JWT_EXPIRY", "AUTH_ARGON2_MEMORY"):
+        check(name in out, name + " missing from --help")
+
+
+@case
 def development_makes_a_random_key_with_a_warning():
     with Server(binary=AUTH_APP, env=dict(CHEAP, ENVIRONMENT="development")) as s:
         c = s.connect()
