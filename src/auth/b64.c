@@ -3,6 +3,9 @@
  * Strict because a token or a stored hash must have exactly one spelling: a decoder that
  * skipped padding, whitespace or foreign bytes, or ignored non-zero trailing bits, would accept
  * many variants of one signed token, which breaks any cache or deny-list keyed by the text. */
+#include <pthread.h>
+#include <string.h>
+
 #include "auth/internal.h"
 
 static const char std_alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -33,26 +36,33 @@ size_t ch__b64_encode(int url, const uint8_t *src, size_t n, char *dst)
     return (size_t)(p - dst);
 }
 
-static int val(int url, unsigned char c)
+/* Decoding tables: the 6-bit value of each byte, or 0xff outside the alphabet. Built from the
+ * alphabets above, once. */
+static uint8_t std_val[256], url_val[256];
+static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
+
+static void build_tables(void)
 {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == (url ? '-' : '+')) return 62;
-    if (c == (url ? '_' : '/')) return 63;
-    return -1;
+    memset(std_val, 0xff, sizeof(std_val));
+    memset(url_val, 0xff, sizeof(url_val));
+    for (int i = 0; i < 64; i++) {
+        std_val[(unsigned char)std_alpha[i]] = (uint8_t)i;
+        url_val[(unsigned char)url_alpha[i]] = (uint8_t)i;
+    }
 }
 
 long ch__b64_decode(int url, const char *src, size_t n, uint8_t *dst)
 {
     if (n % 4 == 1) return -1;
+    pthread_once(&tables_once, build_tables);
+    const uint8_t *t = url ? url_val : std_val;
     uint8_t *p = dst;
     uint32_t acc = 0;
     int bits = 0;
     for (size_t i = 0; i < n; i++) {
-        int v = val(url, (unsigned char)src[i]);
-        if (v < 0) return -1;
-        acc = (acc << 6) | (uint32_t)v;
+        uint8_t v = t[(unsigned char)src[i]];
+        if (v == 0xff) return -1;
+        acc = (acc << 6) | v;
         bits += 6;
         if (bits >= 8) {
             bits -= 8;

@@ -224,12 +224,11 @@ struct ch_auth *ch_auth_new(const struct ch_auth_config *cfg, char *err, size_t 
     } else if (a->cfg.jwt_secret_len < MIN_PRODUCTION_SECRET) {
         ch_log(CH_LOG_WARN, "JWT_SECRET is shorter than 32 bytes: production would refuse it");
     }
+    a->nkeys = a->cfg.jwt_previous_len ? 2 : 1;
     int rc = key_set(&a->keys[0], a->cfg.jwt_secret, a->cfg.jwt_secret_len);
-    a->nkeys = 1;
-    if (rc == 0 && a->cfg.jwt_previous_len) {
+    if (rc == 0 && a->nkeys == 2)
         rc = key_set(&a->keys[1], a->cfg.jwt_previous, a->cfg.jwt_previous_len);
-        a->nkeys = 2;
-    }
+    for (int i = 0; rc == 0 && i < a->nkeys; i++) rc = ch__auth_key_init(a, &a->keys[i]);
     a->dummy.params = a->cfg.argon2;
     if (rc == 0 &&
         getrandom(a->dummy.salt, a->dummy.params.salt_len, 0) != (ssize_t)a->dummy.params.salt_len)
@@ -280,6 +279,7 @@ void ch_auth_free(struct ch_auth *a)
 {
     if (!a) return;
     ch__auth_pool_free(a->pool);
+    for (int i = 0; i < 2; i++) ch__auth_key_cleanup(&a->keys[i]);
     OPENSSL_cleanse(a, sizeof(*a));
     free(a);
 }

@@ -8,7 +8,8 @@
 #include <math.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
 #include <string.h>
 
 #include "auth/internal.h"
@@ -61,13 +62,44 @@ int ch_auth_has_role(const struct ch_auth_claims *c, const char *role)
 /* ------------------------------------------------------------------------------------------ */
 /* Signing                                                                                      */
 
-static int mac(const struct ch_auth *a, const struct ch__auth_key *k, const char *data, size_t n,
-               uint8_t *out, unsigned *out_len)
+int ch__auth_key_init(struct ch_auth *a, struct ch__auth_key *k)
 {
-    return HMAC(alg_md(a->cfg.jwt_alg), k->secret, (int)k->len, (const unsigned char *)data, n, out,
-                out_len)
-               ? 0
-               : CH_ENOMEM;
+    EVP_MAC *m = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    if (!m) return CH_ENOMEM;
+    k->mac = EVP_MAC_CTX_new(m);
+    EVP_MAC_free(m);
+    if (!k->mac) return CH_ENOMEM;
+    const char *md = EVP_MD_get0_name(alg_md(a->cfg.jwt_alg));
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)(uintptr_t)md, 0),
+        OSSL_PARAM_construct_end(),
+    };
+    if (!EVP_MAC_init(k->mac, k->secret, k->len, params)) {
+        EVP_MAC_CTX_free(k->mac);
+        k->mac = NULL;
+        return CH_ENOMEM;
+    }
+    return 0;
+}
+
+void ch__auth_key_cleanup(struct ch__auth_key *k)
+{
+    EVP_MAC_CTX_free(k->mac);
+    k->mac = NULL;
+}
+
+/* HMAC of data with key k. The keyed context is only read here (duplicated), so several
+ * workers may sign and verify at once. */
+static int mac(const struct ch__auth_key *k, const char *data, size_t n, uint8_t *out,
+               unsigned *out_len)
+{
+    EVP_MAC_CTX *c = EVP_MAC_CTX_dup(k->mac);
+    size_t len = 0;
+    int ok = c && EVP_MAC_update(c, (const unsigned char *)data, n) &&
+             EVP_MAC_final(c, out, &len, EVP_MAX_MD_SIZE);
+    EVP_MAC_CTX_free(c);
+    *out_len = (unsigned)len;
+    return ok ? 0 : CH_ENOMEM;
 }
 
 int ch_auth_token_sign(const struct ch_auth *a, struct ch_str payload, struct ch_arena *arena,
@@ -99,7 +131,7 @@ int ch_auth_token_sign(const struct ch_auth *a, struct ch_str payload, struct ch
     p += ch__b64_encode(CH__B64_URL, (const uint8_t *)payload.ptr, payload.len, p);
     uint8_t sig[EVP_MAX_MD_SIZE];
     unsigned sig_len;
-    if ((rc = mac(a, k, out, (size_t)(p - out), sig, &sig_len)) != 0) return rc;
+    if ((rc = mac(k, out, (size_t)(p - out), sig, &sig_len)) != 0) return rc;
     *p++ = '.';
     p += ch__b64_encode(CH__B64_URL, sig, sig_len, p);
     *p = '\0';
@@ -302,7 +334,7 @@ int ch_auth_token_verify(const struct ch_auth *a, struct ch_str token, int64_t n
     if (sig_n != ch__b64_len(md_len)) return CH_EJWT_SIGNATURE;
     long got_len = ch__b64_decode(CH__B64_URL, dot2 + 1, sig_n, got);
     if (got_len != (long)md_len) return CH_EJWT_MALFORMED;
-    if ((rc = mac(a, key, s, (size_t)(dot2 - s), want, &want_len)) != 0) return rc;
+    if ((rc = mac(key, s, (size_t)(dot2 - s), want, &want_len)) != 0) return rc;
     if (want_len != md_len || CRYPTO_memcmp(want, got, md_len) != 0) return CH_EJWT_SIGNATURE;
 
     if ((rc = segment_object(dot1 + 1, (size_t)(dot2 - dot1 - 1), arena, &payload)) != 0) return rc;
