@@ -274,7 +274,7 @@ static int check_claims(const struct ch_auth *a, const struct ch_json_value *p, 
     if (present && now + leeway < c->nbf) return CH_EJWT_NOT_YET_VALID;
     if ((rc = numeric_date(p, "iat", &c->iat, &present)) != 0) return rc;
     if (present && c->iat > now + leeway) return CH_EJWT_NOT_YET_VALID;
-    if (now >= c->exp && now - c->exp >= leeway) return CH_EJWT_EXPIRED;
+    if (c->exp <= now - leeway) return CH_EJWT_EXPIRED; /* no overflow for any exp */
 
     struct ch_str iss;
     if (string_member(p, "iss", &iss, &present) != 0) return CH_EJWT_CLAIMS;

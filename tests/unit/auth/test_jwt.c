@@ -371,6 +371,11 @@ TEST(jwt_time_claims)
     ASSERT_EQ(verify(a, TOK("{\"exp\":\"%d\"}", NOW + 10), NOW, NULL), CH_EJWT_CLAIMS);
     ASSERT_EQ(verify(a, TOK("{\"exp\":null}"), NOW, NULL), CH_EJWT_CLAIMS);
     ASSERT_EQ(verify(a, TOK("{\"exp\":1e300}"), NOW, NULL), CH_EJWT_CLAIMS);
+    ASSERT_EQ(verify(a, TOK("{\"exp\":-9223372036854775808}"), NOW, NULL), CH_EJWT_EXPIRED);
+    ASSERT_EQ(verify(a, TOK("{\"exp\":9223372036854775807,\"nbf\":-9223372036854775808,"
+                            "\"iat\":-9223372036854775808}"),
+                     NOW, NULL),
+              0);
     ASSERT_EQ(verify(a, TOK("{\"exp\":%d,\"nbf\":%d}", NOW + 100, NOW + 31), NOW, NULL),
               CH_EJWT_NOT_YET_VALID);
     ASSERT_EQ(verify(a, TOK("{\"exp\":%d,\"nbf\":%d}", NOW + 100, NOW + 30), NOW, NULL), 0);
