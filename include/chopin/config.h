@@ -12,6 +12,7 @@
  *   REQUEST_TIMEOUT, SHUTDOWN_TIMEOUT                              30s, 10s
  *   MAX_OUTPUT_BUFFER  pending output at which a connection stops reading, default 1MiB
  *   DATABASE_URL, DB_POOL_SIZE, CORS_ORIGINS                       see the README
+ *   BEHIND_TLS    true | false: clients reach the app over HTTPS    default false
  *
  * Durations take an optional unit (ms, s, m; seconds when none); sizes an optional
  * k/K/KiB, m/M/MiB suffix. */
@@ -50,6 +51,7 @@ struct ch_config {
     char database_url[1024]; /* empty: the embedded SQLite file chopin.db */
     int db_pool_size; /* 0: the database layer's default (chopin/db.h) */
     char cors_origins[1024]; /* comma-separated; empty or "*": any origin */
+    int behind_tls; /* BEHIND_TLS=true: clients reach the app over HTTPS (HSTS is sent) */
 };
 
 /* Fills every field with its default. */

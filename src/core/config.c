@@ -54,7 +54,7 @@ const char *ch_config_usage(void)
            "Other settings come from the environment: ENVIRONMENT (development|production),\n"
            "BACKLOG, MAX_HEAD_SIZE, MAX_HEADERS, MAX_BODY_SIZE, MAX_OUTPUT_BUFFER,\n"
            "HEAD_TIMEOUT, IDLE_TIMEOUT, BODY_TIMEOUT, SEND_TIMEOUT, REQUEST_TIMEOUT,\n"
-           "SHUTDOWN_TIMEOUT, DATABASE_URL, DB_POOL_SIZE, CORS_ORIGINS.\n";
+           "SHUTDOWN_TIMEOUT, DATABASE_URL, DB_POOL_SIZE, CORS_ORIGINS, BEHIND_TLS.\n";
 }
 
 const char *ch__config_program(int argc, char **argv)
@@ -206,6 +206,10 @@ static int apply(struct ch_config *cfg, const char *name, const char *v, char *e
     } else if (!strcmp(name, "CORS_ORIGINS")) {
         if (strlen(v) >= sizeof(cfg->cors_origins)) return bad(err, errlen, name, v, "origins");
         strcpy(cfg->cors_origins, v);
+    } else if (!strcmp(name, "BEHIND_TLS")) {
+        if (!strcmp(v, "true") || !strcmp(v, "1")) cfg->behind_tls = 1;
+        else if (!strcmp(v, "false") || !strcmp(v, "0") || !*v) cfg->behind_tls = 0;
+        else return bad(err, errlen, name, v, "true or false");
     } else {
         static const struct {
             const char *name;
@@ -233,6 +237,7 @@ static const char *const env_names[] = {
     "BACKLOG",         "MAX_HEAD_SIZE",   "MAX_HEADERS",   "MAX_BODY_SIZE",   "MAX_OUTPUT_BUFFER",
     "HEAD_TIMEOUT",    "IDLE_TIMEOUT",    "BODY_TIMEOUT",  "SEND_TIMEOUT",    "REQUEST_TIMEOUT",
     "SHUTDOWN_TIMEOUT", "DATABASE_URL",   "DB_POOL_SIZE",  "CORS_ORIGINS",
+    "BEHIND_TLS",
 };
 
 int ch_config_load(struct ch_config *cfg, int argc, char **argv, char *err, size_t errlen)
