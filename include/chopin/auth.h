@@ -262,6 +262,23 @@ int ch_auth_token_verify(const struct ch_auth *auth, struct ch_str token, int64_
                          struct ch_arena *arena, struct ch_auth_claims *claims);
 
 /* ---------------------------------------------------------------------------------------- */
+/* Built-in routes                                                                          */
+
+/* Mounts the account routes under `prefix` ("/api/auth") and declares their migrations (set
+ * "auth": table auth_users) and statements, so the app must use ch_app_use_database():
+ *   POST prefix/signup {"email","username","password"} -> 201 {"access_token","token_type",
+ *        "expires_in","user":{"id","email","username"}}; 409 when the email or the username
+ *        (case-insensitive) is taken; 422 with fields (password 8-1024 bytes, username 3-32 of
+ *        [A-Za-z0-9_.-], an email address)
+ *   POST prefix/login {"email" or "username" (or "login"),"password"} -> 200, same shape; an
+ *        unknown account and a wrong password give the same 401 after the same Argon2id work;
+ *        a hash with outdated parameters is replaced on a successful login
+ *   GET  prefix/me (bearer token) -> {"id","email","username","roles"}
+ * Roles are the comma-separated auth_users.roles column. Once per process; 0 or a CH_E* code.
+ * Not yet: refresh tokens, logout, lockout and rate limiting (issue 10 point 3). */
+int ch_auth_mount(struct ch_app *app, struct ch_auth *auth, const char *prefix);
+
+/* ---------------------------------------------------------------------------------------- */
 /* Guards                                                                                   */
 
 /* Requires "Authorization: Bearer <token>" with a valid token; otherwise answers 401 with

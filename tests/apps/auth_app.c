@@ -149,6 +149,13 @@ int main(int argc, char **argv)
         ch_app_free(app);
         return 2;
     }
+    /* The built-in account routes, on DATABASE_URL (SQLite or PostgreSQL). */
+    if (ch_app_use_database(app, NULL) != 0 || ch_auth_mount(app, auth, "/api/auth") != 0) {
+        fprintf(stderr, "auth-test-app: cannot mount the auth routes\n");
+        ch_app_free(app);
+        ch_auth_free(auth);
+        return 1;
+    }
     ch_post(app, "/hash", hash);
     ch_post(app, "/verify", verify);
     ch_post(app, "/token", token);
