@@ -57,6 +57,9 @@ integration() { # label, binary
     for t in tests/integration/test_*.py; do
         suite "$1-$(basename "$t" .py)" env CHOPIN_BIN="$2" python3 "$t"
     done
+    # The conformance suite again, over HTTPS (lib.py's TLS mode).
+    suite "$1-test_conformance-tls" env CHOPIN_BIN="$2" CHOPIN_TEST_TLS=1 \
+        python3 tests/integration/test_conformance.py
 }
 
 # Counted per file: every C file checked passes unless cppcheck reports something in it.

@@ -13,6 +13,7 @@
 
 #include "chopin/error.h"
 #include "core/server.h"
+#include "tls/tls.h"
 #include "util/date.h"
 #include "chopin/log.h"
 
@@ -26,12 +27,13 @@ void ch__server_init(struct ch__server *s, const struct ch_config *cfg,
     s->proto = proto;
     s->proto_ctx = proto_ctx;
     s->shared_fd = -1;
+    s->tls_shared_fd = -1;
 }
 
-static int resolve(const struct ch_config *cfg, struct addrinfo **res)
+static int resolve(const struct ch_config *cfg, int portno, struct addrinfo **res)
 {
     char port[16];
-    snprintf(port, sizeof(port), "%d", cfg->port);
+    snprintf(port, sizeof(port), "%d", portno);
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     int rc = getaddrinfo(cfg->host, port, &hints, res);
@@ -44,7 +46,7 @@ static int resolve(const struct ch_config *cfg, struct addrinfo **res)
 
 /* SO_REUSEPORT lets a second server of the same user bind the port silently and steal half
  * the connections. A probe bound without it fails with EADDRINUSE if anyone holds the port. */
-static int probe_port(const struct addrinfo *ai, const struct ch_config *cfg)
+static int probe_port(const struct addrinfo *ai, const struct ch_config *cfg, int port)
 {
     int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return 0;
@@ -54,13 +56,13 @@ static int probe_port(const struct addrinfo *ai, const struct ch_config *cfg)
     int e = errno;
     close(fd);
     if (rc != 0) {
-        ch_log(CH_LOG_ERROR, "cannot listen on %s:%d: %s", cfg->host, cfg->port, strerror(e));
+        ch_log(CH_LOG_ERROR, "cannot listen on %s:%d: %s", cfg->host, port, strerror(e));
         return CH_EIO;
     }
     return 0;
 }
 
-static int open_listener(const struct addrinfo *ai, const struct ch_config *cfg)
+static int open_listener(const struct addrinfo *ai, const struct ch_config *cfg, int port)
 {
     int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
@@ -72,8 +74,7 @@ static int open_listener(const struct addrinfo *ai, const struct ch_config *cfg)
     setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, cfg->backlog) != 0) {
-        ch_log(CH_LOG_ERROR, "cannot listen on %s:%d: %s", cfg->host, cfg->port,
-               strerror(errno));
+        ch_log(CH_LOG_ERROR, "cannot listen on %s:%d: %s", cfg->host, port, strerror(errno));
         close(fd);
         return CH_EIO;
     }
@@ -99,31 +100,46 @@ static void assign_cpus(struct ch__server *s)
     }
 }
 
-static int open_listeners(struct ch__server *s)
+/* Opens the listener(s) for one port; `tls` picks the workers' HTTPS slot. */
+static int open_port(struct ch__server *s, int port, int tls)
 {
     struct addrinfo *ai;
-    int rc = resolve(s->cfg, &ai);
+    int rc = resolve(s->cfg, port, &ai);
     if (rc) return rc;
-    rc = probe_port(ai, s->cfg);
+    rc = probe_port(ai, s->cfg, port);
     if (rc == 0 && s->cfg->mode == CH_MODE_PERFORMANCE) {
         /* One socket per worker: the kernel spreads connections across them. */
         for (int i = 0; i < s->nworkers && rc == 0; i++) {
-            int fd = open_listener(ai, s->cfg);
+            int fd = open_listener(ai, s->cfg, port);
             if (fd < 0) {
                 rc = fd;
                 break;
             }
-            s->workers[i].listen_io.fd = fd;
+            if (tls) s->workers[i].tls_listen_io.fd = fd;
+            else s->workers[i].listen_io.fd = fd;
             s->workers[i].own_listener = 1;
         }
-        assign_cpus(s);
     } else if (rc == 0) {
-        int fd = open_listener(ai, s->cfg);
+        int fd = open_listener(ai, s->cfg, port);
         if (fd < 0) rc = fd;
-        s->shared_fd = fd;
-        for (int i = 0; i < s->nworkers; i++) s->workers[i].listen_io.fd = fd;
+        if (tls) s->tls_shared_fd = fd;
+        else s->shared_fd = fd;
+        for (int i = 0; i < s->nworkers; i++) {
+            if (tls) s->workers[i].tls_listen_io.fd = fd;
+            else s->workers[i].listen_io.fd = fd;
+        }
     }
     freeaddrinfo(ai);
+    return rc;
+}
+
+static int open_listeners(struct ch__server *s)
+{
+    int rc = 0;
+    /* With HTTPS on, the plain port may serve, redirect (tls/redirect.c) or stay closed. */
+    if (!s->tls || s->cfg->tls_http != CH_TLS_HTTP_OFF) rc = open_port(s, s->cfg->port, 0);
+    if (rc == 0 && s->tls) rc = open_port(s, s->cfg->tls_port, 1);
+    if (rc == 0 && s->cfg->mode == CH_MODE_PERFORMANCE) assign_cpus(s);
     return rc;
 }
 
@@ -137,12 +153,17 @@ static void release(struct ch__server *s, int started)
     for (int i = started; i < s->nworkers; i++) {
         struct ch_worker *w = &s->workers[i];
         if (w->own_listener && w->listen_io.fd >= 0) close(w->listen_io.fd);
+        if (w->own_listener && w->tls_listen_io.fd >= 0) close(w->tls_listen_io.fd);
         if (w->wake_io.fd > 0) close(w->wake_io.fd);
         free(w->blocks);
         ch__loop_cleanup(&w->loop);
     }
     if (s->shared_fd >= 0) close(s->shared_fd);
     s->shared_fd = -1;
+    if (s->tls_shared_fd >= 0) close(s->tls_shared_fd);
+    s->tls_shared_fd = -1;
+    ch__tls_free(s->tls);
+    s->tls = NULL;
     free(s->workers);
     s->workers = NULL;
 }
@@ -173,23 +194,30 @@ int ch__server_run(struct ch__server *s)
 {
     int rc = 0, started = 0;
     main_thread = pthread_self();
-    raise_nofile();
-    s->nworkers = s->cfg->workers;
-    s->workers = calloc((size_t)s->nworkers, sizeof(*s->workers));
-    if (!s->workers) return CH_ENOMEM;
-    for (int i = 0; i < s->nworkers && rc == 0; i++) rc = ch__worker_init(&s->workers[i], s, i);
-    if (rc == 0) rc = open_listeners(s);
-    if (rc != 0) {
-        release(s, 0);
-        return rc;
-    }
-
-    /* Workers inherit this mask; only the main thread takes SIGINT and SIGTERM. */
-    sigset_t set;
+    /* Workers inherit this mask; only the main thread takes SIGINT, SIGTERM and SIGHUP. It is
+     * set before the ports open: a SIGHUP sent as soon as the port answers must not kill us. */
+    sigset_t set, was;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, &was);
+    raise_nofile();
+    s->nworkers = s->cfg->workers;
+    s->workers = calloc((size_t)s->nworkers, sizeof(*s->workers));
+    if (!s->workers) {
+        pthread_sigmask(SIG_SETMASK, &was, NULL);
+        return CH_ENOMEM;
+    }
+    for (int i = 0; i < s->nworkers && rc == 0; i++) rc = ch__worker_init(&s->workers[i], s, i);
+    if (rc == 0 && s->cfg->tls_cert[0] && !(s->tls = ch__tls_new(s->cfg))) rc = CH_EINVAL;
+    if (rc == 0) rc = open_listeners(s);
+    if (rc != 0) {
+        release(s, 0);
+        pthread_sigmask(SIG_SETMASK, &was, NULL);
+        return rc;
+    }
+
     signal(SIGPIPE, SIG_IGN);
     ch__date_refresh();
 
@@ -205,9 +233,14 @@ int ch__server_run(struct ch__server *s)
     }
 
     const char *mode = s->cfg->mode == CH_MODE_PERFORMANCE ? "performance" : "standard";
-    if (rc == 0)
-        ch_log(CH_LOG_INFO, "chopin %s listening on http://%s:%d (%s mode, %d worker%s)",
+    if (rc == 0 && (!s->tls || s->cfg->tls_http != CH_TLS_HTTP_OFF))
+        ch_log(CH_LOG_INFO, "chopin %s listening on http://%s:%d (%s mode, %d worker%s)%s",
                CH_VERSION, s->cfg->host, s->cfg->port, mode, s->nworkers,
+               s->nworkers == 1 ? "" : "s",
+               s->tls && s->cfg->tls_http == CH_TLS_HTTP_REDIRECT ? ", redirecting to https" : "");
+    if (rc == 0 && s->tls)
+        ch_log(CH_LOG_INFO, "chopin %s listening on https://%s:%d (%s mode, %d worker%s)",
+               CH_VERSION, s->cfg->host, s->cfg->tls_port, mode, s->nworkers,
                s->nworkers == 1 ? "" : "s");
 
     /* The Date cache is refreshed every 500 ms, so it is never more than a second stale. */
@@ -215,7 +248,12 @@ int ch__server_run(struct ch__server *s)
     while (!atomic_load(&s->stopping)) {
         int sig = sigtimedwait(&set, NULL, &half);
         if (sig == SIGINT || sig == SIGTERM) break;
+        if (sig == SIGHUP) {
+            if (s->tls) ch__tls_reload(s->tls);
+            else ch_log(CH_LOG_INFO, "SIGHUP: no TLS certificates to reload");
+        }
         ch__date_refresh();
+        if (s->tls) ch__tls_main_tick(s->tls);
     }
     atomic_store(&s->stopping, 1);
     if (rc == 0) ch_log(CH_LOG_INFO, "shutting down: draining connections");

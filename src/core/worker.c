@@ -11,6 +11,7 @@
 #include "chopin/error.h"
 #include "core/server.h"
 #include "core/worker.h"
+#include "tls/tls.h"
 #include "util/asan.h"
 #include "chopin/log.h"
 
@@ -131,7 +132,7 @@ static void after_batch(struct ch__loop *l)
     }
 }
 
-static void on_conn_event(struct ch__io *io, uint32_t events)
+void ch__worker_conn_event(struct ch__io *io, uint32_t events)
 {
     struct ch__conn *c = (struct ch__conn *)io;
     if (c->flags & CH__CONN_CLOSED) return;
@@ -147,13 +148,19 @@ static void on_conn_event(struct ch__io *io, uint32_t events)
 static void listen_register(struct ch_worker *w)
 {
     uint32_t ev = EPOLLIN | (w->own_listener ? 0 : EPOLLEXCLUSIVE);
-    if (!w->listening && ch__loop_add(&w->loop, &w->listen_io, ev) == 0) w->listening = 1;
+    if (!w->listening && w->listen_io.fd >= 0 && ch__loop_add(&w->loop, &w->listen_io, ev) == 0)
+        w->listening = 1;
+    if (!w->tls_listening && w->tls_listen_io.fd >= 0 &&
+        ch__loop_add(&w->loop, &w->tls_listen_io, ev) == 0)
+        w->tls_listening = 1;
 }
 
 static void listen_unregister(struct ch_worker *w)
 {
     if (w->listening) ch__loop_del(&w->loop, &w->listen_io);
     w->listening = 0;
+    if (w->tls_listening) ch__loop_del(&w->loop, &w->tls_listen_io);
+    w->tls_listening = 0;
 }
 
 static void on_accept_retry(struct ch__timer *t)
@@ -174,13 +181,8 @@ static void pause_accepting(struct ch_worker *w, int err)
     ch__timer_start(&w->loop, &w->accept_retry, ACCEPT_RETRY_MS, on_accept_retry);
 }
 
-static void on_accept(struct ch__io *io, uint32_t events)
+static void accept_from(struct ch_worker *w, struct ch__io *io, struct ch__tls *tls)
 {
-    struct ch_worker *w = (struct ch_worker *)((char *)io - offsetof(struct ch_worker, listen_io));
-    (void)events;
-    /* An event from the batch in which we stopped listening: in performance mode the socket
-     * is already closed, and its number may belong to someone else by now. */
-    if (!w->listening) return;
     /* On the shared listener, take one connection per wake-up: EPOLLEXCLUSIVE then hands the
      * next one to another idle worker, so a burst of connects spreads over the workers
      * instead of landing on whichever woke first. */
@@ -204,7 +206,7 @@ static void on_accept(struct ch__io *io, uint32_t events)
             return;
         }
         c->io.fd = fd;
-        c->io.cb = on_conn_event;
+        c->io.cb = ch__worker_conn_event;
         c->worker = w;
         c->last_io = w->loop.now;
         c->flags = CH__CONN_WRITABLE;
@@ -218,8 +220,28 @@ static void on_accept(struct ch__io *io, uint32_t events)
         w->live.next->prev = c;
         w->live.next = c;
         w->nconns++;
-        w->server->proto->on_open(c);
+        if (tls) ch__tls_accept(tls, c);
+        else w->server->proto->on_open(c);
     }
+}
+
+static void on_accept(struct ch__io *io, uint32_t events)
+{
+    struct ch_worker *w = (struct ch_worker *)((char *)io - offsetof(struct ch_worker, listen_io));
+    (void)events;
+    /* An event from the batch in which we stopped listening: in performance mode the socket
+     * is already closed, and its number may belong to someone else by now. */
+    if (!w->listening) return;
+    accept_from(w, io, NULL);
+}
+
+static void on_accept_tls(struct ch__io *io, uint32_t events)
+{
+    struct ch_worker *w =
+        (struct ch_worker *)((char *)io - offsetof(struct ch_worker, tls_listen_io));
+    (void)events;
+    if (!w->tls_listening) return;
+    accept_from(w, io, w->server->tls);
 }
 
 static void on_tick(struct ch__timer *t)
@@ -229,7 +251,8 @@ static void on_tick(struct ch__timer *t)
     struct ch__conn *c = w->live.next, *next;
     for (; c != &w->live; c = next) {
         next = c->next; /* on_tick may close c */
-        p->on_tick(c);
+        if (c->flags & CH__CONN_HANDSHAKE) ch__tls_conn_tick(c);
+        else p->on_tick(c);
     }
     trim_blocks(w);
     if (p->worker_tick) p->worker_tick(w);
@@ -244,14 +267,17 @@ static void begin_drain(struct ch_worker *w)
     listen_unregister(w);
     ch__timer_stop(&w->loop, &w->accept_retry);
     if (w->own_listener) {
-        close(w->listen_io.fd);
-        w->listen_io.fd = -1;
+        if (w->listen_io.fd >= 0) close(w->listen_io.fd);
+        if (w->tls_listen_io.fd >= 0) close(w->tls_listen_io.fd);
+        w->listen_io.fd = w->tls_listen_io.fd = -1;
     }
     const struct ch__proto *p = w->server->proto;
     struct ch__conn *c = w->live.next, *next;
     for (; c != &w->live; c = next) {
         next = c->next;
-        p->on_shutdown(c);
+        /* A handshake in progress has no request to finish: it ends now. */
+        if (c->flags & CH__CONN_HANDSHAKE) ch__tls_conn_tick(c);
+        else p->on_shutdown(c);
     }
 }
 
@@ -278,6 +304,7 @@ int ch__worker_init(struct ch_worker *w, struct ch__server *s, int id)
     w->id = id;
     w->cpu = -1;
     w->listen_io.fd = -1;
+    w->tls_listen_io.fd = -1;
     w->live.next = w->live.prev = &w->live;
     if ((rc = ch__loop_init(&w->loop)) != 0) return rc;
     w->loop.data = w;
@@ -289,6 +316,7 @@ int ch__worker_init(struct ch_worker *w, struct ch__server *s, int id)
     if (w->wake_io.fd < 0) return CH_EIO;
     w->wake_io.cb = on_wake;
     w->listen_io.cb = on_accept;
+    w->tls_listen_io.cb = on_accept_tls;
     w->capblocks = MIN_CACHED_BLOCKS;
     w->blocks = calloc(w->capblocks, sizeof(void *));
     if (!w->blocks) return CH_ENOMEM;
@@ -313,6 +341,7 @@ static void worker_cleanup(struct ch_worker *w)
     w->blocks = NULL;
     close(w->wake_io.fd);
     if (w->own_listener && w->listen_io.fd >= 0) close(w->listen_io.fd);
+    if (w->own_listener && w->tls_listen_io.fd >= 0) close(w->tls_listen_io.fd);
     ch__loop_cleanup(&w->loop);
 }
 
