@@ -15,8 +15,8 @@
 
 struct ch__tls_conn {
     SSL *ssl;
-    struct ch__tls_gen *gen; /* the certificates this connection started with */
-    uint64_t deadline;       /* end of the handshake */
+    struct ch__tls_gen *gen;       /* the certificates this connection started with */
+    uint64_t deadline;             /* end of the handshake */
     unsigned read_wants_write : 1; /* SSL_read needs the socket writable (e.g. a KeyUpdate) */
     unsigned write_wants_read : 1;
     unsigned failed : 1; /* a fatal error: no close_notify may follow */
@@ -55,8 +55,9 @@ static void report_ktls(SSL *ssl)
         ch_log(CH_LOG_INFO, "tls: kernel TLS in use: TX %s, RX %s", tx ? "kernel" : "user space",
                rx ? "kernel" : "user space");
     else
-        ch_log(CH_LOG_WARN, "tls: the kernel refused kernel TLS for the first session (%s): "
-                            "records are encrypted in user space",
+        ch_log(CH_LOG_WARN,
+               "tls: the kernel refused kernel TLS for the first session (%s): "
+               "records are encrypted in user space",
                SSL_get_cipher_name(ssl));
 }
 

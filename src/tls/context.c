@@ -345,8 +345,8 @@ static void describe(const struct ch__tls_gen *g)
     for (int i = 0; i < g->ncerts; i++) {
         char name[256] = "?";
         X509_NAME_oneline(X509_get_subject_name(g->certs[i].x509), name, sizeof(name));
-        ch_log(CH_LOG_INFO, "tls: certificate %d%s: %s%s", i + 1, i == 0 ? " (default)" : "",
-               name, g->certs[i].ocsp_len ? " (OCSP stapled)" : "");
+        ch_log(CH_LOG_INFO, "tls: certificate %d%s: %s%s", i + 1, i == 0 ? " (default)" : "", name,
+               g->certs[i].ocsp_len ? " (OCSP stapled)" : "");
     }
 }
 
@@ -372,8 +372,9 @@ static void report_ktls(const struct ch_config *cfg)
         ch_log(CH_LOG_INFO, "tls: TLS_KTLS=on: the kernel offers the tls ULP; each worker logs "
                             "whether its first session went to kernel TLS");
     else
-        ch_log(CH_LOG_WARN, "tls: TLS_KTLS=on but the kernel offers no 'tls' ULP "
-                            "(tcp_available_ulp: '%s'): using user-space TLS",
+        ch_log(CH_LOG_WARN,
+               "tls: TLS_KTLS=on but the kernel offers no 'tls' ULP "
+               "(tcp_available_ulp: '%s'): using user-space TLS",
                ulp);
 }
 

@@ -14,7 +14,7 @@
 
 struct ch__tls_cert {
     SSL_CTX *ctx;
-    X509 *x509; /* for SNI matching */
+    X509 *x509;          /* for SNI matching */
     unsigned char *ocsp; /* DER response to staple, or NULL */
     size_t ocsp_len;
 };

@@ -27,15 +27,35 @@ CERT_B, KEY_B = lib.dev_cert(("b.test",), os.path.join(TMP, "b"))
 _main = None
 
 
+class TLSServer(Server):
+    def start(self):
+        super().start()
+        # Server.start() waited for the plain port; the HTTPS one opens just after it.
+        deadline = time.time() + 10
+        while True:
+            if self.proc.poll() is not None:
+                raise Failure("server exited (%d): %s" % (self.proc.returncode, self.stderr()))
+            try:
+                socket.create_connection(("127.0.0.1", self.tls_port), timeout=0.5).close()
+                return self
+            except OSError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.05)
+
+
 def tls_server(workers=2, mode="performance", env=None, certs=((CERT, KEY),)):
-    """A server with HTTPS on s.tls_port and plain HTTP on s.port."""
+    """A server with HTTPS on s.tls_port and plain HTTP on s.port. The handshake timeout is
+    1 s (the timeout tests need it short) unless env says otherwise."""
     e = {"TLS_CERT": ",".join(c for c, _ in certs), "TLS_KEY": ",".join(k for _, k in certs),
-         "TLS_PORT": str(free_port()), "TLS_HANDSHAKE_TIMEOUT": "1s",
-         "MAX_BODY_SIZE": "16m"}
+         "TLS_HANDSHAKE_TIMEOUT": "1s", "MAX_BODY_SIZE": "16m"}
     e.update(env or {})
-    s = Server(mode=mode, workers=workers, env=e)
+    s = TLSServer(mode=mode, workers=workers, env=e)
     s.tls = False  # lib's TLS mode is for the generic suites; here both ports are explicit
-    s.tls_port = int(e["TLS_PORT"])
+    s.tls_port = free_port()
+    while s.tls_port == s.port:
+        s.tls_port = free_port()
+    s.env["TLS_PORT"] = str(s.tls_port)
     return s
 
 
@@ -43,7 +63,8 @@ def main_server():
     """Shared by most cases: two workers, three certificates (default, a.test, b.test)."""
     global _main
     if _main is None:
-        _main = tls_server(certs=((CERT, KEY), (CERT_A, KEY_A), (CERT_B, KEY_B))).start()
+        _main = tls_server(certs=((CERT, KEY), (CERT_A, KEY_A), (CERT_B, KEY_B)),
+                           env={"TLS_HANDSHAKE_TIMEOUT": "2s"}).start()
     return _main
 
 
@@ -341,15 +362,15 @@ def ten_mib_each_way():
 
 @case
 def stalled_handshake_cut_at_timeout():
-    s = main_server()  # TLS_HANDSHAKE_TIMEOUT=1s
+    s = main_server()  # TLS_HANDSHAKE_TIMEOUT=2s
     t0 = time.time()
     silent = socket.create_connection(("127.0.0.1", s.tls_port))
     partial = socket.create_connection(("127.0.0.1", s.tls_port))
     partial.sendall(client_hello(0x0303)[:20])  # a ClientHello that never finishes
     for name, sock in (("silent", silent), ("partial", partial)):
-        check(wait_closed(sock, 6) is not None, name + " handshake not cut within 6 s")
+        check(wait_closed(sock, 8) is not None, name + " handshake not cut within 8 s")
         took = time.time() - t0
-        check(took >= 0.7, name + " handshake cut after %.2fs, before the timeout" % took)
+        check(took >= 1.7, name + " handshake cut after %.2fs, before the timeout" % took)
         sock.close()
     still_serves(s)
 
@@ -541,7 +562,8 @@ def sighup_reload_under_load():
     live = tempfile.mkdtemp(prefix="chopin-live-", dir=TMP)
     copy_cert(CERT_A, KEY_A, live)
     cert, key = os.path.join(live, "cert.pem"), os.path.join(live, "key.pem")
-    with tls_server(workers=2, certs=((cert, key),)) as s:
+    # A handshake under a loaded machine and ASan may take a while: only reloads may fail here.
+    with tls_server(workers=2, certs=((cert, key),), env={"TLS_HANDSHAKE_TIMEOUT": "10s"}) as s:
         held = tls_connect(s.tls_port, sni="a.test")
         hc = conn(held)
         eq(hc.request("GET", "/plaintext").status, 200, "held connection")
@@ -569,6 +591,8 @@ def sighup_reload_under_load():
                     with lock:
                         results["bad"].append(repr(e))
                     sock = None
+                    if len(results["bad"]) > 20:
+                        return
             if sock:
                 sock.close()
 
@@ -586,7 +610,10 @@ def sighup_reload_under_load():
         stop.set()
         for t in threads:
             t.join()
-        eq(results["bad"], [], "failed requests during reloads")
+        bad = results["bad"]
+        check(not bad, "%d failed requests during reloads, first: %s\nserver: %s"
+              % (len(bad), bad[:3], "\n".join(line for line in s.stderr().splitlines()
+                                                if "level=info" not in line)[-3000:]))
         check(results["ok"] > 50, "too few requests under load: %d" % results["ok"])
         eq(hc.request("GET", "/plaintext").status, 200, "connection from before the reloads")
         sock = tls_connect(s.tls_port)
