@@ -181,7 +181,8 @@ static void pause_accepting(struct ch_worker *w, int err)
     ch__timer_start(&w->loop, &w->accept_retry, ACCEPT_RETRY_MS, on_accept_retry);
 }
 
-static void accept_from(struct ch_worker *w, struct ch__io *io, struct ch__tls *tls)
+/* Accepts on a listener: `tls` for HTTPS, `redirect` for a plain port answering with 308. */
+static void accept_from(struct ch_worker *w, struct ch__io *io, struct ch__tls *tls, int redirect)
 {
     /* On the shared listener, take one connection per wake-up: EPOLLEXCLUSIVE then hands the
      * next one to another idle worker, so a burst of connects spreads over the workers
@@ -221,6 +222,7 @@ static void accept_from(struct ch_worker *w, struct ch__io *io, struct ch__tls *
         w->live.next = c;
         w->nconns++;
         if (tls) ch__tls_accept(tls, c);
+        else if (redirect) ch__tls_redirect_accept(c);
         else w->server->proto->on_open(c);
     }
 }
@@ -232,7 +234,8 @@ static void on_accept(struct ch__io *io, uint32_t events)
     /* An event from the batch in which we stopped listening: in performance mode the socket
      * is already closed, and its number may belong to someone else by now. */
     if (!w->listening) return;
-    accept_from(w, io, NULL);
+    accept_from(w, io, NULL,
+                w->server->tls && w->server->cfg->tls_http == CH_TLS_HTTP_REDIRECT);
 }
 
 static void on_accept_tls(struct ch__io *io, uint32_t events)
@@ -241,7 +244,7 @@ static void on_accept_tls(struct ch__io *io, uint32_t events)
         (struct ch_worker *)((char *)io - offsetof(struct ch_worker, tls_listen_io));
     (void)events;
     if (!w->tls_listening) return;
-    accept_from(w, io, w->server->tls);
+    accept_from(w, io, w->server->tls, 0);
 }
 
 static void on_tick(struct ch__timer *t)

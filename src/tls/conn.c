@@ -15,9 +15,10 @@
 
 struct ch__tls_conn {
     SSL *ssl;
-    struct ch__tls_gen *gen;       /* the certificates this connection started with */
-    uint64_t deadline;             /* end of the handshake */
-    unsigned read_wants_write : 1; /* SSL_read needs the socket writable (e.g. a KeyUpdate) */
+    struct ch__tls_gen *gen;           /* the certificates this connection started with */
+    struct ch__tls_redirect *redirect; /* a plain connection answered with 308 (no ssl) */
+    uint64_t deadline;                 /* end of the handshake */
+    unsigned read_wants_write : 1;     /* SSL_read needs the socket writable (e.g. a KeyUpdate) */
     unsigned write_wants_read : 1;
     unsigned failed : 1; /* a fatal error: no close_notify may follow */
     unsigned shut : 1;   /* close_notify sent */
@@ -130,9 +131,33 @@ void ch__tls_accept(struct ch__tls *t, struct ch__conn *c)
     handshake(c);
 }
 
+void ch__tls_redirect_accept(struct ch__conn *c)
+{
+    struct ch__tls_conn *tc = calloc(1, sizeof(*tc));
+    if (tc) tc->redirect = ch__tls_redirect_new(c);
+    if (!tc || !tc->redirect) {
+        free(tc);
+        ch__conn_close(c);
+        return;
+    }
+    c->tls = tc;
+    c->flags |= CH__CONN_HANDSHAKE;
+    ch__tls_redirect_start(c);
+}
+
+struct ch__tls_redirect *ch__tls_redirect_of(struct ch__conn *c)
+{
+    return tls_of(c)->redirect;
+}
+
 void ch__tls_conn_tick(struct ch__conn *c)
 {
     struct ch__tls_conn *tc = tls_of(c);
+    if (tc->redirect) {
+        if (c->worker->draining || ch__tls_redirect_expired(tc->redirect, c->worker->loop.now))
+            ch__conn_close(c);
+        return;
+    }
     if (c->worker->loop.now >= tc->deadline || c->worker->draining) {
         ch_log(CH_LOG_DEBUG, "tls: fd %d: handshake %s", c->io.fd,
                c->worker->draining ? "abandoned: shutting down" : "timed out");
@@ -207,7 +232,8 @@ void ch__tls_close(struct ch__conn *c)
         if (!(c->flags & CH__CONN_ERROR)) ch__tls_shutdown_write(c);
         SSL_free(tc->ssl);
     }
-    ch__tls_gen_unref(tc->gen);
+    if (tc->gen) ch__tls_gen_unref(tc->gen);
+    free(tc->redirect);
     free(tc);
     c->tls = NULL;
 }

@@ -41,6 +41,13 @@ struct ch__tls {
     uint64_t rotated_at; /* main thread only */
 };
 
+/* TLS_HTTP=redirect (tls/redirect.c): state of a plain connection being answered with 308. */
+struct ch__tls_redirect;
+struct ch__tls_redirect *ch__tls_redirect_new(struct ch__conn *c);
+void ch__tls_redirect_start(struct ch__conn *c);
+int ch__tls_redirect_expired(struct ch__tls_redirect *r, uint64_t now);
+struct ch__tls_redirect *ch__tls_redirect_of(struct ch__conn *c);
+
 /* Takes a reference on the current generation. */
 struct ch__tls_gen *ch__tls_gen_get(struct ch__tls *t);
 void ch__tls_gen_unref(struct ch__tls_gen *g);

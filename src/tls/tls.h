@@ -39,6 +39,10 @@ void ch__tls_main_tick(struct ch__tls *t);
  * connection is closed. */
 void ch__tls_accept(struct ch__tls *t, struct ch__conn *c);
 
+/* TLS_HTTP=redirect: answers a plain connection's request with 308 to https:// and closes
+ * it, without involving the protocol. */
+void ch__tls_redirect_accept(struct ch__conn *c);
+
 /* Periodic check of a connection still handshaking: cut at the handshake timeout. */
 void ch__tls_conn_tick(struct ch__conn *c);
 

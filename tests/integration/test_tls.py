@@ -314,6 +314,48 @@ def resumption_across_workers():
         eq(sorted(seen), [0, 1], "workers that resumed the session (%s)" % maxv)
 
 
+def ticket_key_name(port):
+    """The first 16 bytes of a TLS 1.2 session ticket from the server, in hex."""
+    path = os.path.join(TMP, "sess-%d.pem" % time.time_ns())
+    subprocess.run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % port, "-tls1_2",
+                    "-sess_out", path], input=b"", capture_output=True, timeout=10, check=True)
+    text = subprocess.run(["openssl", "sess_id", "-in", path, "-noout", "-text"],
+                          capture_output=True, timeout=10, check=True).stdout.decode()
+    hexes = []
+    lines = text.split("TLS session ticket:", 1)[1].splitlines()
+    for line in lines[1:]:
+        if " - " not in line:
+            break
+        hexes += line.split(" - ", 1)[1].replace("-", " ").split()[:16]
+    check(len(hexes) >= 16, "no ticket in:\n" + text)
+    return "".join(hexes[:16])
+
+
+@case
+def ticket_keys_rotate():
+    with tls_server(workers=2, env={"TLS_TICKET_ROTATE": "1s"}) as s:
+        # The name of the key that sealed a TLS 1.2 ticket heads the ticket: the same for
+        # tickets issued within a period, another one after a rotation.
+        names = [ticket_key_name(s.tls_port), ticket_key_name(s.tls_port)]
+        ctx = client_ctx()
+        first = tls_connect(s.tls_port, ctx=ctx)
+        worker_of(first)
+        session = first.session
+        first.close()
+        sock = tls_connect(s.tls_port, ctx=ctx, session=session)
+        check(sock.session_reused, "fresh ticket not accepted")
+        sock.close()
+        # Two rotations later (they happen on the main thread's half-second tick) the key that
+        # sealed the ticket is gone: a full handshake, and the server still answers.
+        time.sleep(4.5)
+        names.append(ticket_key_name(s.tls_port))
+        check(names[2] != names[0], "ticket key never rotated: %s" % names)
+        sock = tls_connect(s.tls_port, ctx=ctx, session=session)
+        check(not sock.session_reused, "ticket outlived two key rotations")
+        eq(conn(sock).request("GET", "/plaintext").status, 200, "after a full handshake")
+        sock.close()
+
+
 # ---------------------------------------------------------------- record I/O
 
 @case
@@ -504,6 +546,38 @@ def plain_listener_serve_off():
     finally:
         s2.port = s2.tls_port
         s2.check_clean_exit()
+
+
+@case
+def plain_port_redirects_with_308():
+    with tls_server(workers=1, env={"TLS_HTTP": "redirect"}) as s:
+        def raw(req):
+            c = socket.create_connection(("127.0.0.1", s.port), timeout=5)
+            c.sendall(req)
+            data = b""
+            while True:
+                d = c.recv(4096)
+                if not d:
+                    break
+                data += d
+            c.close()
+            return data
+        r = raw(b"GET /json?a=1&b=%20 HTTP/1.1\r\nHost: example.com:3000\r\n\r\n")
+        check(r.startswith(b"HTTP/1.1 308 "), "status line: %r" % r[:40])
+        check(b"\r\nLocation: https://example.com:%d/json?a=1&b=%%20\r\n" % s.tls_port in r,
+              "Location: %r" % r)
+        check(b"Connection: close" in r and b"Content-Length: 0" in r, "framing: %r" % r)
+        r = raw(b"POST /x HTTP/1.1\r\nhost: [::1]\r\nContent-Length: 3\r\n\r\nabc")
+        check(b"Location: https://[::1]:%d/x\r\n" % s.tls_port in r, "IPv6 host: %r" % r)
+        # Nothing from the client is echoed into a header unless it is a plain host and path.
+        for bad in (b"GET /x HTTP/1.1\r\nHost: evil.com\r\nX: y\r\n\r\n".replace(b"evil.com", b"a b"),
+                    b"GET /x HTTP/1.1\r\n\r\n",
+                    b"GET http://other/x HTTP/1.1\r\nHost: a\r\n\r\n",
+                    b"GET /x HTTP/1.1\r\nHost: a\"b\r\n\r\n"):
+            r = raw(bad)
+            check(r.startswith(b"HTTP/1.1 400 "), "%r answered %r" % (bad, r[:60]))
+        # A client that sends only part of a head is cut at HEAD_TIMEOUT like any other.
+        still_serves(s)
 
 
 def start_tls_server_with_plain_port_closed(s):
