@@ -23,6 +23,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum ch_mode {
     CH_MODE_STANDARD,
     CH_MODE_PERFORMANCE,
@@ -73,7 +77,12 @@ void ch_config_defaults(struct ch_config *cfg);
  * (the caller prints it and exits with status 2). */
 int ch_config_load(struct ch_config *cfg, int argc, char **argv, char *err, size_t errlen);
 
-/* The usage text printed by --help. */
+/* The framework's options and settings as --help prints them, after a usage line naming the
+ * program (the basename of argv[0]); an app's declared settings follow (ch_app_setting()). */
 const char *ch_config_usage(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -5,6 +5,10 @@
 
 #include "app.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Takes x-request-id from the request (1-128 characters of [A-Za-z0-9._:-]) or generates a
  * random 32-hex-digit one, stores it in req->request_id and echoes it in the response. */
 struct ch_middleware ch_mw_request_id(void);
@@ -34,5 +38,9 @@ struct ch_middleware ch_mw_body_limit(size_t max_bytes);
 /* Answers 503 SERVICE_UNAVAILABLE "request timed out" when no response is sent within `ms`
  * (0: REQUEST_TIMEOUT from the configuration). The connection is closed after it. */
 struct ch_middleware ch_mw_timeout(unsigned ms);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

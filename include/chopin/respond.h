@@ -13,6 +13,10 @@
 #include "request.h"
 #include "url.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum ch_error_kind {
     CH_ERR_BAD_REQUEST,            /* 400 BAD_REQUEST */
     CH_ERR_UNAUTHORIZED,           /* 401 UNAUTHORIZED */
@@ -82,5 +86,9 @@ int64_t ch_query_int(struct ch_request *req, const char *key, int64_t def);
 
 /* A request header (case-insensitive), {NULL, 0} when absent. */
 struct ch_str ch_header(const struct ch_request *req, const char *name);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

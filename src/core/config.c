@@ -10,6 +10,7 @@
 
 #include "chopin/config.h"
 #include "chopin/error.h"
+#include "core/config.h"
 
 static int cpus_available(void)
 {
@@ -53,9 +54,7 @@ void ch_config_defaults(struct ch_config *cfg)
 
 const char *ch_config_usage(void)
 {
-    return "Usage: chopin [--mode standard|performance] [--host ADDR] [--port N] [--workers N]\n"
-           "\n"
-           "Options override the environment (and ./.env):\n"
+    return "Options override the environment (and ./.env):\n"
            "  --mode MODE      SERVER_MODE: standard (default) or performance (perf, fast)\n"
            "  --host ADDR      SERVER_HOST: address to listen on (default 127.0.0.1)\n"
            "  --port N         SERVER_PORT: port (default 3000)\n"
@@ -69,6 +68,13 @@ const char *ch_config_usage(void)
            "SHUTDOWN_TIMEOUT, DATABASE_URL, DB_POOL_SIZE, CORS_ORIGINS.\n"
            "HTTPS: TLS_CERT, TLS_KEY, TLS_PORT, TLS_HTTP, TLS_CIPHERS, TLS_CIPHERSUITES,\n"
            "TLS_OCSP, TLS_HANDSHAKE_TIMEOUT, TLS_TICKET_ROTATE, TLS_KTLS.\n";
+}
+
+const char *ch__config_program(int argc, char **argv)
+{
+    if (argc < 1 || !argv[0] || !argv[0][0]) return "chopin";
+    const char *slash = strrchr(argv[0], '/');
+    return slash && slash[1] ? slash + 1 : argv[0];
 }
 
 /* KEY=VALUE lines; '#' comments, blank lines, "export " and matching quotes are allowed. */
@@ -294,6 +300,12 @@ static const char *const env_names[] = {
 
 int ch_config_load(struct ch_config *cfg, int argc, char **argv, char *err, size_t errlen)
 {
+    return ch__config_load(cfg, argc, argv, err, errlen, NULL, NULL);
+}
+
+int ch__config_load(struct ch_config *cfg, int argc, char **argv, char *err, size_t errlen,
+                    void (*more_usage)(FILE *out, void *arg), void *arg)
+{
     int rc = load_dotenv(".env", err, errlen);
     if (rc) return rc;
     for (size_t i = 0; i < sizeof(env_names) / sizeof(env_names[0]); i++) {
@@ -311,7 +323,10 @@ int ch_config_load(struct ch_config *cfg, int argc, char **argv, char *err, size
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(ch_config_usage(), stdout);
+            printf("Usage: %s [--mode standard|performance] [--host ADDR] [--port N] "
+                   "[--workers N]\n\n%s",
+                   ch__config_program(argc, argv), ch_config_usage());
+            if (more_usage) more_usage(stdout, arg);
             return 1;
         }
         if (!strcmp(a, "--version")) {
