@@ -392,7 +392,7 @@ struct ch__tls *ch__tls_new(const struct ch_config *cfg)
     }
     t->nkeys = 1;
     t->rotated_at = ch__now_ms();
-    char why[512];
+    char why[4096];
     t->gen = gen_load(t, why, sizeof(why));
     if (!t->gen) {
         ch_log(CH_LOG_ERROR, "tls: %s", why);
@@ -416,7 +416,7 @@ void ch__tls_free(struct ch__tls *t)
 
 int ch__tls_reload(struct ch__tls *t)
 {
-    char why[512];
+    char why[4096];
     struct ch__tls_gen *g = gen_load(t, why, sizeof(why));
     if (!g) {
         ch_log(CH_LOG_ERROR, "tls: reload failed, keeping the current certificates: %s", why);
