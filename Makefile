@@ -9,7 +9,7 @@
 O        ?= build
 CC       ?= cc
 AR       := gcc-ar
-PKGS     := sqlite3 libpq openssl
+PKGS     := sqlite3 libpq openssl zlib libbrotlienc
 VERSION  := 0.1.0
 
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla \

@@ -97,7 +97,8 @@ if want lint; then
     suite lint lint
 fi
 
-if want release && build all build/unit-tests build/test-app build/db-tests examples; then
+if want release && build all build/unit-tests build/test-app build/db-tests examples \
+    build/mw-app build/brotli-decode; then
     suite unit ./build/unit-tests
     suite db ./build/db-tests
     integration release "$PWD/build/chopin"
@@ -108,7 +109,7 @@ if want install && build all; then
 fi
 
 if want asan && build O=build/debug SAN=1 build/debug/chopin build/debug/unit-tests \
-    build/debug/test-app build/debug/db-tests; then
+    build/debug/test-app build/debug/db-tests build/debug/mw-app build/debug/brotli-decode; then
     suite unit-asan ./build/debug/unit-tests
     suite db-asan ./build/debug/db-tests
     integration asan "$PWD/build/debug/chopin"
@@ -132,6 +133,9 @@ if want tsan && build O=build/tsan SAN=thread build/tsan/chopin build/tsan/unit-
     suite unit-tsan env TSAN_OPTIONS=halt_on_error=1 ./build/tsan/unit-tests
     suite tsan-test_threads env CHOPIN_BIN="$PWD/build/tsan/chopin" \
         python3 tests/integration/test_threads.py
+    # HTTPS shares contexts, ticket keys and certificate generations between threads.
+    suite tsan-test_tls env CHOPIN_BIN="$PWD/build/tsan/chopin" python3 \
+        tests/integration/test_tls.py resumption sighup pipelined garbage main_server_exits
 fi
 
 if want faults && [ "${SKIP_FAULTS:-0}" != 1 ] && build all &&

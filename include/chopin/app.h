@@ -70,8 +70,9 @@ void ch_app_set_db(struct ch_app *app, struct ch_db *db);
 /* Adds global middleware (copied); it runs for every request, matched or not. */
 int ch_app_use(struct ch_app *app, struct ch_middleware mw);
 
-/* Adds the standard stack: request id, access log (development only), CORS (CORS_ORIGINS),
- * recovery, and the per-request timeout (REQUEST_TIMEOUT). */
+/* Adds the standard stack: request id, security headers (production only, see
+ * ch_mw_security_headers()), access log (development only), CORS (CORS_ORIGINS), recovery, and
+ * the per-request timeout (REQUEST_TIMEOUT). */
 int ch_app_use_defaults(struct ch_app *app);
 
 /* Registers `handler` for the methods in `methods` (CH_METHOD_BIT() values, or CH_ANY) on

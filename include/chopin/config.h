@@ -12,6 +12,7 @@
  *   REQUEST_TIMEOUT, SHUTDOWN_TIMEOUT                              30s, 10s
  *   MAX_OUTPUT_BUFFER  pending output at which a connection stops reading, default 1MiB
  *   DATABASE_URL, DB_POOL_SIZE, CORS_ORIGINS                       see the README
+ *   BEHIND_TLS    true | false: clients reach the app over HTTPS    default false
  *   TLS_CERT, TLS_KEY, TLS_PORT, TLS_HTTP, TLS_CIPHERS, TLS_CIPHERSUITES, TLS_OCSP,
  *   TLS_HANDSHAKE_TIMEOUT, TLS_TICKET_ROTATE, TLS_KTLS             HTTPS, see the README
  *
@@ -52,6 +53,7 @@ struct ch_config {
     char database_url[1024]; /* empty: the embedded SQLite file chopin.db */
     int db_pool_size; /* 0: the database layer's default (chopin/db.h) */
     char cors_origins[1024]; /* comma-separated; empty or "*": any origin */
+    int behind_tls; /* BEHIND_TLS=true: clients reach the app over HTTPS (HSTS is sent) */
     /* HTTPS (off while tls_cert is empty). Certificate, key and OCSP lists are comma-separated
      * and parallel: entry i of each belongs to certificate i; the first is the default. */
     char tls_cert[2048];

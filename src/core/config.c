@@ -65,7 +65,7 @@ const char *ch_config_usage(void)
            "Other settings come from the environment: ENVIRONMENT (development|production),\n"
            "BACKLOG, MAX_HEAD_SIZE, MAX_HEADERS, MAX_BODY_SIZE, MAX_OUTPUT_BUFFER,\n"
            "HEAD_TIMEOUT, IDLE_TIMEOUT, BODY_TIMEOUT, SEND_TIMEOUT, REQUEST_TIMEOUT,\n"
-           "SHUTDOWN_TIMEOUT, DATABASE_URL, DB_POOL_SIZE, CORS_ORIGINS.\n"
+           "SHUTDOWN_TIMEOUT, DATABASE_URL, DB_POOL_SIZE, CORS_ORIGINS, BEHIND_TLS.\n"
            "HTTPS: TLS_CERT, TLS_KEY, TLS_PORT, TLS_HTTP, TLS_CIPHERS, TLS_CIPHERSUITES,\n"
            "TLS_OCSP, TLS_HANDSHAKE_TIMEOUT, TLS_TICKET_ROTATE, TLS_KTLS.\n";
 }
@@ -265,6 +265,10 @@ static int apply(struct ch_config *cfg, const char *name, const char *v, char *e
     } else if (!strcmp(name, "CORS_ORIGINS")) {
         if (strlen(v) >= sizeof(cfg->cors_origins)) return bad(err, errlen, name, v, "origins");
         strcpy(cfg->cors_origins, v);
+    } else if (!strcmp(name, "BEHIND_TLS")) {
+        if (!strcmp(v, "true") || !strcmp(v, "1")) cfg->behind_tls = 1;
+        else if (!strcmp(v, "false") || !strcmp(v, "0") || !*v) cfg->behind_tls = 0;
+        else return bad(err, errlen, name, v, "true or false");
     } else if (!strncmp(name, "TLS_", 4)) {
         return apply_tls(cfg, name, v, err, errlen);
     } else {
@@ -294,6 +298,7 @@ static const char *const env_names[] = {
     "BACKLOG",         "MAX_HEAD_SIZE",   "MAX_HEADERS",   "MAX_BODY_SIZE",   "MAX_OUTPUT_BUFFER",
     "HEAD_TIMEOUT",    "IDLE_TIMEOUT",    "BODY_TIMEOUT",  "SEND_TIMEOUT",    "REQUEST_TIMEOUT",
     "SHUTDOWN_TIMEOUT", "DATABASE_URL",   "DB_POOL_SIZE",  "CORS_ORIGINS",
+    "BEHIND_TLS",
     "TLS_CERT", "TLS_KEY", "TLS_OCSP", "TLS_CIPHERS", "TLS_CIPHERSUITES", "TLS_PORT", "TLS_HTTP",
     "TLS_KTLS", "TLS_HANDSHAKE_TIMEOUT", "TLS_TICKET_ROTATE",
 };

@@ -109,6 +109,7 @@ int ch_app_use_defaults(struct ch_app *app)
 {
     int rc = 0;
     rc |= ch_app_use(app, ch_mw_request_id());
+    rc |= ch_app_use(app, ch__mw_security_defaults());
     rc |= ch_app_use(app, ch_mw_access_log());
     rc |= ch_app_use(app, ch_mw_cors(NULL));
     rc |= ch_app_use(app, ch_mw_recovery());

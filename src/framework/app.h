@@ -62,6 +62,9 @@ static inline struct ch_app *ch__app_of(const struct ch_request *req)
 void ch__envelope_error(struct ch_buf *out, const char *code, const char *message,
                         const struct ch_json_check *fields);
 
+/* The security headers middleware as ch_app_use_defaults() installs it: production only. */
+struct ch_middleware ch__mw_security_defaults(void);
+
 /* The declared settings (settings.c): --help's part for them, and freeing them. */
 void ch__app_settings_usage(FILE *out, void *arg);
 void ch__app_settings_free(struct ch_app *app);
