@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "config.h"
 #include "db.h"
+#include "docs.h"
 #include "error.h"
 #include "http.h"
 #include "json.h"
@@ -26,6 +27,7 @@
 #include "respond.h"
 #include "router.h"
 #include "str.h"
+#include "testing.h"
 #include "url.h"
 
 #endif

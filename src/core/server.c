@@ -100,13 +100,28 @@ static void assign_cpus(struct ch__server *s)
     }
 }
 
+/* SERVER_PORT=0 lets the kernel pick a free port: the first listener learns which, and the
+ * others (performance mode) bind that same port. */
+static void learn_port(struct ch__server *s, int fd, struct addrinfo *ai)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    s->port = s->cfg->port;
+    if (s->port != 0 || getsockname(fd, (struct sockaddr *)&ss, &len) != 0) return;
+    in_port_t port = ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                              : ((struct sockaddr_in *)&ss)->sin_port;
+    s->port = ntohs(port);
+    if (ai->ai_family == AF_INET6) ((struct sockaddr_in6 *)ai->ai_addr)->sin6_port = port;
+    else ((struct sockaddr_in *)ai->ai_addr)->sin_port = port;
+}
+
 /* Opens the listener(s) for one port; `tls` picks the workers' HTTPS slot. */
 static int open_port(struct ch__server *s, int port, int tls)
 {
     struct addrinfo *ai;
     int rc = resolve(s->cfg, port, &ai);
     if (rc) return rc;
-    rc = probe_port(ai, s->cfg, port);
+    rc = port ? probe_port(ai, s->cfg, port) : 0;
     if (rc == 0 && s->cfg->mode == CH_MODE_PERFORMANCE) {
         /* One socket per worker: the kernel spreads connections across them. */
         for (int i = 0; i < s->nworkers && rc == 0; i++) {
@@ -116,12 +131,14 @@ static int open_port(struct ch__server *s, int port, int tls)
                 break;
             }
             if (tls) s->workers[i].tls_listen_io.fd = fd;
-            else s->workers[i].listen_io.fd = fd;
+            else if (i == 0) learn_port(s, fd, ai);
+            if (!tls) s->workers[i].listen_io.fd = fd;
             s->workers[i].own_listener = 1;
         }
     } else if (rc == 0) {
         int fd = open_listener(ai, s->cfg, port);
         if (fd < 0) rc = fd;
+        if (fd >= 0 && !tls) learn_port(s, fd, ai);
         if (tls) s->tls_shared_fd = fd;
         else s->shared_fd = fd;
         for (int i = 0; i < s->nworkers; i++) {
@@ -235,13 +252,14 @@ int ch__server_run(struct ch__server *s)
     const char *mode = s->cfg->mode == CH_MODE_PERFORMANCE ? "performance" : "standard";
     if (rc == 0 && (!s->tls || s->cfg->tls_http != CH_TLS_HTTP_OFF))
         ch_log(CH_LOG_INFO, "chopin %s listening on http://%s:%d (%s mode, %d worker%s)%s",
-               CH_VERSION, s->cfg->host, s->cfg->port, mode, s->nworkers,
+               CH_VERSION, s->cfg->host, s->port, mode, s->nworkers,
                s->nworkers == 1 ? "" : "s",
                s->tls && s->cfg->tls_http == CH_TLS_HTTP_REDIRECT ? ", redirecting to https" : "");
     if (rc == 0 && s->tls)
         ch_log(CH_LOG_INFO, "chopin %s listening on https://%s:%d (%s mode, %d worker%s)",
                CH_VERSION, s->cfg->host, s->cfg->tls_port, mode, s->nworkers,
                s->nworkers == 1 ? "" : "s");
+    if (rc == 0 && s->ready) s->ready(s, s->ready_arg);
 
     /* The Date cache is refreshed every 500 ms, so it is never more than a second stale. */
     const struct timespec half = {0, 500 * 1000 * 1000};

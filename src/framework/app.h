@@ -11,6 +11,8 @@
 
 enum { CH__APP_MAX_MIDDLEWARE = 32 };
 
+struct ch__server;
+
 struct ch_group {
     struct ch_app *app;
     struct ch_group *parent;
@@ -50,6 +52,14 @@ struct ch_app {
     int first_error;
     const char *first_error_pattern;
     struct ch__app_setting *settings; /* ch_app_setting(), in declaration order */
+    /* testing.c (ch_test_start()): told the running server, and its port, once it listens. */
+    void (*on_ready)(struct ch__server *s, void *arg);
+    void *ready_arg;
+    /* docs.c (ch_app_docs()): renders the document and mounts its routes when serving; held
+     * through pointers so that apps without docs do not link the UI bundle. */
+    int (*docs_mount)(struct ch_app *app);
+    void (*docs_free)(void *docs);
+    void *docs;
 };
 
 /* The app a request belongs to. */
