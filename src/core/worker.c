@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "chopin/error.h"
@@ -120,6 +121,13 @@ static void after_wait(struct ch__loop *l)
 {
     struct ch_worker *w = worker_of_loop(l);
     ch__date_sync(w->date, &w->date_slot);
+    /* One precise clock read per wake-up, not one per request: every request of the batch
+     * was waiting since then. */
+    if (w->server->precise_wake) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        w->wake_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    }
 }
 
 static void after_batch(struct ch__loop *l)
@@ -166,7 +174,7 @@ static void listen_unregister(struct ch_worker *w)
 static void on_accept_retry(struct ch__timer *t)
 {
     struct ch_worker *w = (struct ch_worker *)((char *)t - offsetof(struct ch_worker, accept_retry));
-    if (!w->draining) listen_register(w);
+    if (!w->draining && !w->unlistened) listen_register(w);
 }
 
 /* Out of descriptors: a level-triggered listener would wake us forever, so stop watching it
@@ -181,13 +189,17 @@ static void pause_accepting(struct ch_worker *w, int err)
     ch__timer_start(&w->loop, &w->accept_retry, ACCEPT_RETRY_MS, on_accept_retry);
 }
 
-/* Accepts on a listener: `tls` for HTTPS, `redirect` for a plain port answering with 308. */
-static void accept_from(struct ch_worker *w, struct ch__io *io, struct ch__tls *tls, int redirect)
+/* The plain port answers with 308 to HTTPS (TLS_HTTP=redirect). */
+static int plain_redirects(const struct ch_worker *w)
 {
-    /* On the shared listener, take one connection per wake-up: EPOLLEXCLUSIVE then hands the
-     * next one to another idle worker, so a burst of connects spreads over the workers
-     * instead of landing on whichever woke first. */
-    int batch = w->own_listener ? ACCEPTS_PER_EVENT : 1;
+    return w->server->tls && w->server->cfg->tls_http == CH_TLS_HTTP_REDIRECT;
+}
+
+/* Accepts up to `batch` connections from listener `io`: `tls` for HTTPS, `redirect` for a
+ * plain port answering with 308. */
+static void accept_batch(struct ch_worker *w, struct ch__io *io, struct ch__tls *tls, int redirect,
+                         int batch)
+{
     for (int i = 0; i < batch; i++) {
         int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
@@ -221,6 +233,7 @@ static void accept_from(struct ch_worker *w, struct ch__io *io, struct ch__tls *
         w->live.next->prev = c;
         w->live.next = c;
         w->nconns++;
+        w->stats.accepted++;
         if (tls) ch__tls_accept(tls, c);
         else if (redirect) ch__tls_redirect_accept(c);
         else w->server->proto->on_open(c);
@@ -234,8 +247,10 @@ static void on_accept(struct ch__io *io, uint32_t events)
     /* An event from the batch in which we stopped listening: in performance mode the socket
      * is already closed, and its number may belong to someone else by now. */
     if (!w->listening) return;
-    accept_from(w, io, NULL,
-                w->server->tls && w->server->cfg->tls_http == CH_TLS_HTTP_REDIRECT);
+    /* On the shared listener, take one connection per wake-up: EPOLLEXCLUSIVE then hands the
+     * next one to another idle worker, so a burst of connects spreads over the workers
+     * instead of landing on whichever woke first. */
+    accept_batch(w, io, NULL, plain_redirects(w), w->own_listener ? ACCEPTS_PER_EVENT : 1);
 }
 
 static void on_accept_tls(struct ch__io *io, uint32_t events)
@@ -244,7 +259,46 @@ static void on_accept_tls(struct ch__io *io, uint32_t events)
         (struct ch_worker *)((char *)io - offsetof(struct ch_worker, tls_listen_io));
     (void)events;
     if (!w->tls_listening) return;
-    accept_from(w, io, w->server->tls, 0);
+    accept_batch(w, io, w->server->tls, 0, w->own_listener ? ACCEPTS_PER_EVENT : 1);
+}
+
+/* Stops accepting for good. Connections the kernel already queued on the listener would be
+ * reset by its close(), so they are accepted (and served, with Connection: close) first; the
+ * shared listener of standard mode is closed by the last worker to stop watching it. Closing
+ * the socket rather than keeping it open until exit matters when another process shares the
+ * port (REUSE_PORT): from then on the kernel sends every new connection to the new process.
+ * The HTTPS listener goes the same way. */
+static void stop_listening(struct ch_worker *w)
+{
+    struct ch__server *s = w->server;
+    if (w->unlistened) return;
+    w->unlistened = 1;
+    listen_unregister(w);
+    ch__timer_stop(&w->loop, &w->accept_retry);
+    if (w->own_listener) {
+        if (w->listen_io.fd >= 0) {
+            accept_batch(w, &w->listen_io, NULL, plain_redirects(w), s->cfg->backlog);
+            close(w->listen_io.fd);
+        }
+        if (w->tls_listen_io.fd >= 0) {
+            accept_batch(w, &w->tls_listen_io, s->tls, 0, s->cfg->backlog);
+            close(w->tls_listen_io.fd);
+        }
+        w->listen_io.fd = w->tls_listen_io.fd = -1;
+        return;
+    }
+    if (atomic_fetch_add(&s->unlistened, 1) + 1 == s->nworkers) {
+        if (s->shared_fd >= 0) {
+            accept_batch(w, &w->listen_io, NULL, plain_redirects(w), s->cfg->backlog);
+            close(s->shared_fd);
+            s->shared_fd = -1;
+        }
+        if (s->tls_shared_fd >= 0) {
+            accept_batch(w, &w->tls_listen_io, s->tls, 0, s->cfg->backlog);
+            close(s->tls_shared_fd);
+            s->tls_shared_fd = -1;
+        }
+    }
 }
 
 static void on_tick(struct ch__timer *t)
@@ -258,6 +312,7 @@ static void on_tick(struct ch__timer *t)
         else p->on_tick(c);
     }
     trim_blocks(w);
+    atomic_store_explicit(&w->heartbeat, w->loop.now, memory_order_relaxed);
     if (p->worker_tick) p->worker_tick(w);
     ch__timer_start(&w->loop, &w->tick, CH__TICK_MS, on_tick);
 }
@@ -266,22 +321,27 @@ static void begin_drain(struct ch_worker *w)
 {
     if (w->draining) return;
     w->draining = 1;
+    w->announced = 1;
     w->drain_deadline = w->loop.now + w->server->cfg->shutdown_timeout_ms;
-    listen_unregister(w);
-    ch__timer_stop(&w->loop, &w->accept_retry);
-    if (w->own_listener) {
-        if (w->listen_io.fd >= 0) close(w->listen_io.fd);
-        if (w->tls_listen_io.fd >= 0) close(w->tls_listen_io.fd);
-        w->listen_io.fd = w->tls_listen_io.fd = -1;
-    }
+    stop_listening(w);
     const struct ch__proto *p = w->server->proto;
     struct ch__conn *c = w->live.next, *next;
     for (; c != &w->live; c = next) {
         next = c->next;
-        /* A handshake in progress has no request to finish: it ends now. */
-        if (c->flags & CH__CONN_HANDSHAKE) ch__tls_conn_tick(c);
-        else p->on_shutdown(c);
+        /* A TLS handshake in progress may finish (within its timeout and the drain
+         * deadline): its request is then served with Connection: close. */
+        if (!(c->flags & CH__CONN_HANDSHAKE)) p->on_shutdown(c);
     }
+}
+
+/* SIGTERM with a DRAIN_DELAY or REUSE_PORT: keep serving, but every response closes its
+ * connection (clients and balancers reconnect, elsewhere once the health check failed); with
+ * REUSE_PORT a successor already shares the port, so stop accepting at once. */
+static void begin_announce(struct ch_worker *w)
+{
+    if (w->announced) return;
+    w->announced = 1;
+    if (w->server->cfg->reuse_port) stop_listening(w);
 }
 
 static void on_wake(struct ch__io *io, uint32_t events)
@@ -290,7 +350,8 @@ static void on_wake(struct ch__io *io, uint32_t events)
     uint64_t v;
     (void)events;
     if (read(io->fd, &v, sizeof(v)) < 0 && errno != EAGAIN) ch_log(CH_LOG_WARN, "eventfd read");
-    begin_drain(w);
+    if (atomic_load(&w->server->stopping)) begin_drain(w);
+    else if (atomic_load(&w->server->draining)) begin_announce(w);
 }
 
 void ch__worker_wake(struct ch_worker *w)
@@ -372,9 +433,12 @@ void *ch__worker_main(void *arg)
         return NULL;
     }
     w->loop.now = ch__now_ms();
+    atomic_store_explicit(&w->heartbeat, w->loop.now, memory_order_relaxed);
     ch__timer_start(&w->loop, &w->tick, CH__TICK_MS, on_tick);
     listen_register(w);
+    atomic_fetch_add(&s->ready_workers, 1);
     if (atomic_load(&s->stopping)) begin_drain(w);
+    else if (atomic_load(&s->draining)) begin_announce(w);
 
     while (!w->draining || (w->nconns > 0 && w->loop.now < w->drain_deadline))
         ch__loop_run_once(&w->loop, -1);

@@ -30,6 +30,7 @@ struct ch__app_route {
     size_t nchain;
     char *pattern;
     unsigned methods;
+    unsigned index; /* registration order; the fallback's is the route count (metrics) */
     struct ch__app_route *next;
 };
 
@@ -51,6 +52,7 @@ struct ch_app {
     void *worker_arg;
     int first_error;
     const char *first_error_pattern;
+    struct ch__metrics *metrics; /* ch_app_metrics(), or NULL */
     struct ch__app_setting *settings; /* ch_app_setting(), in declaration order */
     /* testing.c (ch_test_start()): told the running server, and its port, once it listens. */
     void (*on_ready)(struct ch__server *s, void *arg);
@@ -68,6 +70,15 @@ static inline struct ch_app *ch__app_of(const struct ch_request *req)
     const struct ch__http_app *h = req->_app;
     return h->data;
 }
+
+/* Metrics (framework/metrics.c): a request's start time, counting a response, and the lifecycle. */
+uint64_t ch__metrics_start(const struct ch_request *req);
+void ch__metrics_count(struct ch__metrics *m, struct ch_request *req);
+int ch__metrics_prepare(struct ch_app *app);
+int ch__metrics_worker_start(struct ch__metrics *m, struct ch_worker *w);
+void ch__metrics_worker_tick(struct ch__metrics *m, struct ch_worker *w);
+void ch__metrics_worker_stop(struct ch__metrics *m, struct ch_worker *w);
+void ch__metrics_free(struct ch__metrics *m);
 
 /* ch_app_use_database() in ch_app_serve() (framework/database.c): open opens, migrates and
  * checks the statements, returning -1 to go on serving or the exit status (a --migrate-*

@@ -154,13 +154,11 @@ void ch__tls_conn_tick(struct ch__conn *c)
 {
     struct ch__tls_conn *tc = tls_of(c);
     if (tc->redirect) {
-        if (c->worker->draining || ch__tls_redirect_expired(tc->redirect, c->worker->loop.now))
-            ch__conn_close(c);
+        if (ch__tls_redirect_expired(tc->redirect, c->worker->loop.now)) ch__conn_close(c);
         return;
     }
-    if (c->worker->loop.now >= tc->deadline || c->worker->draining) {
-        ch_log(CH_LOG_DEBUG, "tls: fd %d: handshake %s", c->io.fd,
-               c->worker->draining ? "abandoned: shutting down" : "timed out");
+    if (c->worker->loop.now >= tc->deadline) {
+        ch_log(CH_LOG_DEBUG, "tls: fd %d: handshake timed out", c->io.fd);
         tc->failed = 1;
         ch__conn_close(c);
     }
