@@ -99,7 +99,7 @@ if want lint; then
     suite lint lint
 fi
 
-if want release && build all build/unit-tests build/test-app build/db-tests examples \
+if want release && build all build/unit-tests build/test-app build/auth-test-app build/db-tests examples \
     build/mw-app build/brotli-decode build/db-test-app build/testkit-tests \
     build/testkit-docs-fallback; then
     suite unit ./build/unit-tests
@@ -117,7 +117,7 @@ if want install && build all; then
 fi
 
 if want asan && build O=build/debug SAN=1 build/debug/chopin build/debug/unit-tests \
-    build/debug/test-app build/debug/db-tests build/debug/mw-app build/debug/brotli-decode \
+    build/debug/test-app build/debug/auth-test-app build/debug/db-tests build/debug/mw-app build/debug/brotli-decode \
     build/debug/db-test-app build/debug/examples/db_hello build/debug/testkit-tests; then
     suite unit-asan ./build/debug/unit-tests
     suite db-asan ./build/debug/db-tests
