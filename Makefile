@@ -9,7 +9,7 @@
 O        ?= build
 CC       ?= cc
 AR       := gcc-ar
-PKGS     := sqlite3 libpq openssl zlib libbrotlienc
+PKGS     := sqlite3 libpq openssl zlib libbrotlienc libargon2
 VERSION  := 0.1.0
 
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla \
@@ -47,7 +47,8 @@ endif
 CFLAGS   ?= $(OPT) -std=c11 $(WARN) -MMD -MP
 
 LIB_SRC  := $(wildcard src/util/*.c src/core/*.c src/http/*.c src/framework/*.c \
-            src/framework/*/*.c src/json/*.c src/db/*.c)
+            src/framework/*/*.c src/json/*.c src/db/*.c src/auth/*.c \
+            src/tls/*.c)
 APP_SRC  := $(wildcard app/*.c app/cli/*.c)
 UNIT_SRC := $(wildcard tests/unit/*.c tests/unit/*/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(O)/obj/%.o)
@@ -83,10 +84,6 @@ $(O)/unit-tests: $(UNIT_OBJ) $(O)/libchopin.a
 	$(Q)$(CC) $(CFLAGS) $(LDOPT) -o $@ $(UNIT_OBJ) $(O)/libchopin.a $(LDLIBS)
 
 # Programs built on the public library only (-Iinclude, libchopin.a): what a user does.
-$(O)/examples/notes: examples/notes.c app/notes.c $(O)/libchopin.a
-	@mkdir -p $(dir $@)
-	$(CC) -Iinclude $(CFLAGS) $(LDOPT) -o $@ $(filter %.c,$^) $(O)/libchopin.a $(LDLIBS)
-
 $(O)/examples/%: examples/%.c $(O)/libchopin.a
 	@mkdir -p $(dir $@)
 	$(CC) -Iinclude $(CFLAGS) $(LDOPT) -o $@ $< $(O)/libchopin.a $(LDLIBS)

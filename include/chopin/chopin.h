@@ -12,9 +12,11 @@
 
 #include "app.h"
 #include "arena.h"
+#include "auth.h"
 #include "buf.h"
 #include "config.h"
 #include "db.h"
+#include "db_respond.h"
 #include "docs.h"
 #include "error.h"
 #include "http.h"

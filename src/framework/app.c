@@ -1,4 +1,6 @@
 /* The application: registration, dispatch through middleware to handlers, and running. */
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -311,6 +313,7 @@ static void app_handle(struct ch_request *req)
     req->_envelope = 0;
     req->_query = NULL;
     req->_log_t0 = NULL;
+    req->_auth = NULL;
     req->request_id = (struct ch_str){NULL, 0};
     int bad_params = 0;
     if (st == CH_ROUTE_FOUND) {
@@ -434,6 +437,13 @@ int ch_app_serve(struct ch_app *app)
     app->fallback.chain = NULL;
     if (build_chain(app, &app->fallback) != 0) return 1;
     if (app->cfg.print_routes) return print_routes(app);
+    /* Threads the database starts (SQLite's pool) inherit this mask: a SIGTERM sent to the
+     * process must reach the server's sigtimedwait, not kill it through one of them. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     int rc = ch__app_database_open(app);
     if (rc >= 0) return rc;
     if (app->metrics && ch__metrics_prepare(app) != 0) {
