@@ -1,7 +1,7 @@
 /* The notes API: an in-memory resource showing path parameters, the JSON extractor,
  * validation errors, 404s and the envelopes. Written only against the public API.
  *
- *   GET    /api/notes?limit=20&offset=0   list (limit clamped to 1..100, offset >= 0)
+ *   GET    /api/notes?limit=20&offset=0   list (limit 1..100, offset >= 0; else 400)
  *   POST   /api/notes                     create {"title": "...", "body": "..."} -> 201
  *   GET    /api/notes/:id                 one note
  *   PUT    /api/notes/:id                 replace title and body (title required)
@@ -63,11 +63,9 @@ static long find(int64_t id)
 
 static int list(struct ch_request *req)
 {
-    int64_t limit = ch_query_int(req, "limit", 20);
-    int64_t offset = ch_query_int(req, "offset", 0);
-    if (limit < 1) limit = 1;
-    if (limit > 100) limit = 100;
-    if (offset < 0) offset = 0;
+    struct ch_page page;
+    if (ch_paginate(req, &page, 20, 100) != 0) return 0;
+    int64_t limit = page.limit, offset = page.offset;
     struct ch_json_writer *w = ch_json_ok(req);
     if (!w) return CH_ENOMEM;
     ch_json_array_begin(w);

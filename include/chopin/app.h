@@ -24,6 +24,7 @@
 #ifndef CHOPIN_APP_H
 #define CHOPIN_APP_H
 
+#include "buf.h"
 #include "config.h"
 #include "request.h"
 
@@ -44,6 +45,9 @@ struct ch_middleware {
     void (*after)(struct ch_request *req, void *arg);
     void *arg;
     void (*cleanup)(void *arg); /* releases `arg` when the app is freed; may be NULL */
+    /* The OpenAPI security scheme this middleware enforces ("bearer"), or NULL: a route it
+     * covers is documented with that security requirement and a 401 response. */
+    const char *security;
 };
 
 /* A new application with no routes and no middleware; NULL when out of memory. */
@@ -63,7 +67,8 @@ void ch_app_set_state(struct ch_app *app, void *state);
  * The app does not own it: start and stop its pools from worker hooks, free it after. */
 void ch_app_set_db(struct ch_app *app, struct ch_db *db);
 
-/* Adds global middleware (copied); it runs for every request, matched or not. */
+/* Adds global middleware (copied); it runs for every request, matched or not, before routing
+ * decides between the handler, 404 and 405. */
 int ch_app_use(struct ch_app *app, struct ch_middleware mw);
 
 /* Adds the standard stack: request id, access log (development only), CORS (CORS_ORIGINS),
@@ -83,12 +88,58 @@ int ch_delete(struct ch_app *app, const char *pattern, ch_handler_fn handler);
 int ch_any(struct ch_app *app, const char *pattern, ch_handler_fn handler);
 
 /* A group of routes under `prefix` ("/api/v1") with its own middleware, which runs after the
- * global middleware and after the enclosing groups'. Owned by the app; NULL on failure. */
+ * global middleware and after the enclosing groups'. It runs for every request under the
+ * prefix (the prefix itself, or the prefix followed by '/'), matched or not: a guard on
+ * "/api" answers 401 before a 404 or 405 (with Allow) would tell what exists there. Middleware
+ * for one route only goes in that route's declaration (chopin/schema.h). Groups are owned by
+ * the app; NULL on failure. */
 struct ch_group *ch_group_new(struct ch_app *app, const char *prefix);
 struct ch_group *ch_group_sub(struct ch_group *parent, const char *prefix);
 int ch_group_use(struct ch_group *g, struct ch_middleware mw);
 int ch_group_route(struct ch_group *g, unsigned methods, const char *pattern,
                    ch_handler_fn handler);
+
+/* Raw routes: performance mode's zero-allocation answers.
+ *
+ * A raw route answers GET on one exact path without a request object, routing, middleware or
+ * allocation: `fn` appends the whole response (head and body) to `out`, the connection's output
+ * buffer, and returns 0 (or non-zero after appending nothing, to route the request normally).
+ * `date` is the cached Date value, CH_HTTP_DATE_LEN bytes, not NUL-terminated.
+ *
+ *     static int plaintext(struct ch_buf *out, const char *date)
+ *     {
+ *         if (ch_raw_head(out, 200, date, "text/plain", 13) != 0) return CH_ENOMEM;
+ *         return ch_buf_append(out, "Hello, World!", 13);
+ *     }
+ *     ch_app_raw_get(app, "/plaintext", plaintext);
+ *
+ * Raw routes are served in performance mode only (SERVER_MODE=performance), and only for
+ * keep-alive HTTP/1.1 GET requests whose target is exactly `path` (no query string). Standard
+ * mode, and every other request in performance mode (HEAD, HTTP/1.0, Connection: close, a
+ * query, a path no raw route claims), goes through the router and middleware as usual, so an
+ * app that registers a raw route also registers an ordinary route for the same path if it
+ * wants those answered. Matching is an exact comparison against a small table (at most
+ * CH_APP_MAX_RAW routes): nothing else is added to the hot path. `path` must outlive the app. */
+#define CH_APP_MAX_RAW   8
+#define CH_HTTP_DATE_LEN 29 /* "Sun, 06 Nov 1994 08:49:37 GMT" */
+
+typedef int (*ch_raw_fn)(struct ch_buf *out, const char *date);
+
+/* 0; CH_EINVAL for a path not starting with '/'; CH_EBUSY when the path is taken; CH_ERANGE
+ * past CH_APP_MAX_RAW. Failures also make ch_app_run() fail loudly. */
+int ch_app_raw_get(struct ch_app *app, const char *path, ch_raw_fn fn);
+
+/* Appends a response head for a raw route: status line, Server, Content-Type, Content-Length
+ * (`content_length`), Date and the empty line. 0 or CH_ENOMEM. */
+int ch_raw_head(struct ch_buf *out, int status, const char *date, const char *content_type,
+                size_t content_length);
+
+/* For a body whose length is not known in advance (serialized per request): appends the head
+ * with a placeholder Content-Length and stores in *mark where it is; append the body, then
+ * ch_raw_end() writes the length. 0 or CH_ENOMEM (nothing appended). */
+int ch_raw_begin(struct ch_buf *out, int status, const char *date, const char *content_type,
+                 size_t *mark);
+int ch_raw_end(struct ch_buf *out, size_t mark);
 
 /* Hooks run on each worker's thread before it serves and after it drained (e.g. to open and
  * close a database pool); start returns 0 or a CH_E* code, which stops the server. */

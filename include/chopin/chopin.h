@@ -25,6 +25,7 @@
 #include "request.h"
 #include "respond.h"
 #include "router.h"
+#include "schema.h"
 #include "str.h"
 #include "url.h"
 

@@ -20,6 +20,7 @@
 #define CH_MAX_PARAMS 16
 
 struct ch_json_writer;
+struct ch_json_value;
 
 struct ch_param {
     struct ch_str name;
@@ -56,7 +57,7 @@ struct ch_request {
     struct ch_str route;      /* the matched route pattern, e.g. "/users/:id" */
     struct ch_str request_id; /* set by the request-id middleware */
     void *state;              /* the application state given to the app */
-    void *user;               /* free for middleware and handlers */
+    void *user;               /* free for middleware and handlers; the framework never reads it */
 
     /* Private. */
     void *_conn;
@@ -71,6 +72,8 @@ struct ch_request {
     void *_app;
     const void *_route;  /* the framework's route (handler and middleware chain) */
     unsigned _mw_ran;    /* middleware whose before() ran, so their after() runs too */
+    unsigned _allowed;   /* 404/405: the methods the path allows (0: none), for the fallback */
+    const struct ch_json_value *_body; /* the parsed JSON body, once ch_json_body() read it */
     void *_query;        /* parsed query string, on first use */
     struct ch_json_writer *_json; /* an open body writer, see chopin/respond.h */
     int _envelope;       /* the body is a success envelope to close before sending */

@@ -9,14 +9,7 @@
 
 enum { CH__APP_MAX_MIDDLEWARE = 32 };
 
-struct ch_group {
-    struct ch_app *app;
-    struct ch_group *parent;
-    char *prefix; /* full prefix, parents included */
-    struct ch_middleware mw[CH__APP_MAX_MIDDLEWARE];
-    size_t nmw;
-    struct ch_group *next; /* the app's list of groups, for freeing */
-};
+struct ch_route_spec;
 
 /* A registered route: its handler and its whole middleware chain, flattened at start. */
 struct ch__app_route {
@@ -26,7 +19,21 @@ struct ch__app_route {
     size_t nchain;
     char *pattern;
     unsigned methods;
+    const struct ch_route_spec *spec; /* NULL: undeclared */
+    struct ch_middleware *own_mw;     /* the route's own middleware (a copy of spec's) */
+    size_t own_nmw;
     struct ch__app_route *next;
+};
+
+struct ch_group {
+    struct ch_app *app;
+    struct ch_group *parent;
+    char *prefix; /* full prefix, parents included */
+    struct ch_middleware mw[CH__APP_MAX_MIDDLEWARE];
+    size_t nmw;
+    size_t prefix_len;
+    struct ch__app_route fallback; /* 404, 405 and OPTIONS under the prefix */
+    struct ch_group *next;         /* the app's list of groups, for freeing */
 };
 
 struct ch_app {
@@ -38,7 +45,8 @@ struct ch_app {
     struct ch_group *groups;
     struct ch__app_route *routes, **routes_tail;
     size_t nroutes;
-    struct ch__app_route fallback; /* 404, 405 and OPTIONS: global middleware only */
+    struct ch__app_route fallback; /* 404, 405 and OPTIONS outside every group */
+    struct ch__raw_route raw[CH_APP_MAX_RAW];
     void *state;
     struct ch_db *db; /* ch_app_set_db(): the pool every request's worker uses */
     int (*worker_start)(struct ch_worker *w, void *arg);
@@ -54,6 +62,20 @@ static inline struct ch_app *ch__app_of(const struct ch_request *req)
     const struct ch__http_app *h = req->_app;
     return h->data;
 }
+
+/* Validates a declared route's path and query parameters and body (chopin/schema.h). 0 when
+ * the handler may run; otherwise the request was answered (400, 413, 415 or 422). */
+int ch__validate(struct ch_request *req, const struct ch_route_spec *spec);
+
+/* Checks a declaration at registration: 0 or CH_EINVAL. */
+int ch__spec_check(const struct ch_route_spec *spec, const char *pattern);
+
+/* Whether any middleware that covers route `r` (global, its groups', its own) declares a
+ * security scheme; that scheme or NULL. */
+const char *ch__route_security(const struct ch_app *app, const struct ch__app_route *r);
+
+/* The i-th registered route, or NULL. */
+const struct ch__app_route *ch__app_route_at(const struct ch_app *app, size_t i);
 
 /* Renders an error envelope body (shared by ch_error() and the engine's own errors). */
 void ch__envelope_error(struct ch_buf *out, const char *code, const char *message,

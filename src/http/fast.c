@@ -1,14 +1,27 @@
-/* Performance mode's two benchmark endpoints, answered straight into the output buffer:
- * no request object, no routing, no middleware, no allocation. */
+/* Raw routes: performance mode's answers written straight into the output buffer, with no
+ * request object, no routing, no middleware and no allocation (see ch_app_raw_get()). */
+#include "chopin/app.h"
 #include "chopin/error.h"
-#include "chopin/json.h"
 #include "http/engine.h"
 #include "util/date.h"
 
-static int is_path(const struct ch_http_head *h, const char *lit, size_t n)
+_Static_assert(CH_HTTP_DATE_LEN == CH__DATE_LEN, "the public Date length is the cache's");
+
+int ch__fast_serve(const struct ch__http_app *app, const struct ch_http_head *h, struct ch_buf *out,
+                   const char *date)
 {
-    return h->path.len == n && memcmp(h->path.ptr, lit, n) == 0 && h->query.len == 0 &&
-           h->target.len == n;
+    if (h->method_id != CH_GET || !h->keep_alive || h->minor_version != 1 ||
+        h->target.len != h->path.len)
+        return 0;
+    for (size_t i = 0; i < app->nraw; i++) {
+        const struct ch__raw_route *r = &app->raw[i];
+        if (r->len != h->path.len || memcmp(r->path, h->path.ptr, r->len) != 0) continue;
+        size_t start = out->len;
+        if (r->fn(out, date) == 0) return 1;
+        out->len = start; /* a failed writer leaves nothing: the request is routed instead */
+        return 0;
+    }
+    return 0;
 }
 
 static void put(char **p, const char *s, size_t n)
@@ -19,68 +32,79 @@ static void put(char **p, const char *s, size_t n)
 
 #define PUT(p, lit) put(&(p), (lit), sizeof(lit) - 1)
 
-static int plaintext(struct ch_buf *out, const char *date)
+/* Everything up to the Content-Length value: status line, Server, Content-Type, then the
+ * Content-Length name. The buffer has room (the caller reserved it). */
+static char *head_start(char *p, int status, const char *content_type, size_t ctlen)
 {
-    static const char body[] = "Hello, World!";
-    if (ch_buf_reserve(out, 160) != 0) return CH_ENOMEM;
-    char *p = out->ptr + out->len;
-    PUT(p, "HTTP/1.1 200 OK\r\nServer: chopin\r\nContent-Type: text/plain\r\n"
-           "Content-Length: 13\r\nDate: ");
+    if (status == 200) {
+        PUT(p, "HTTP/1.1 200 OK\r\nServer: chopin\r\nContent-Type: ");
+    } else {
+        const char *reason = ch_http_status_text(status);
+        PUT(p, "HTTP/1.1 ");
+        *p++ = (char)('0' + status / 100 % 10);
+        *p++ = (char)('0' + status / 10 % 10);
+        *p++ = (char)('0' + status % 10);
+        *p++ = ' ';
+        put(&p, reason, strlen(reason));
+        PUT(p, "\r\nServer: chopin\r\nContent-Type: ");
+    }
+    put(&p, content_type, ctlen);
+    PUT(p, "\r\nContent-Length: ");
+    return p;
+}
+
+static char *head_end(char *p, const char *date)
+{
+    PUT(p, "\r\nDate: ");
     memcpy(p, date, CH__DATE_LEN);
     p += CH__DATE_LEN;
     PUT(p, "\r\n\r\n");
-    PUT(p, body);
+    return p;
+}
+
+/* Status line, headers and separators: the fixed text around the variable parts. */
+enum { HEAD_ROOM = 128 + CH__DATE_LEN };
+
+int ch_raw_head(struct ch_buf *out, int status, const char *date, const char *content_type,
+                size_t content_length)
+{
+    size_t ctlen = strlen(content_type);
+    if (status < 100 || status > 599) status = 500;
+    if (ch_buf_reserve(out, HEAD_ROOM + ctlen) != 0) return CH_ENOMEM;
+    char *p = head_start(out->ptr + out->len, status, content_type, ctlen);
+    p += ch_u64_to_dec(p, content_length);
+    p = head_end(p, date);
     out->len = (size_t)(p - out->ptr);
     return 0;
 }
 
-/* The TechEmpower rule: the JSON body is serialized for each request, not cached. It is written
- * straight after the head; Content-Length is reserved with two digits (the body is 27 bytes)
- * and the body moved in the unlikely case its length needs another width. */
-static int json(struct ch_buf *out, const char *date)
+/* The placeholder holds two digits, which most small bodies need; ch_raw_end() moves the body
+ * in the rare case the length needs another width. */
+int ch_raw_begin(struct ch_buf *out, int status, const char *date, const char *content_type,
+                 size_t *mark)
 {
-    if (ch_buf_reserve(out, 192) != 0) return CH_ENOMEM;
-    size_t start = out->len;
-    char *p = out->ptr + out->len;
-    PUT(p, "HTTP/1.1 200 OK\r\nServer: chopin\r\nContent-Type: application/json\r\n"
-           "Date: ");
-    memcpy(p, date, CH__DATE_LEN);
-    p += CH__DATE_LEN;
-    PUT(p, "\r\nContent-Length: ");
-    size_t len_at = (size_t)(p - out->ptr);
-    PUT(p, "00\r\n\r\n");
+    size_t ctlen = strlen(content_type);
+    if (status < 100 || status > 599) status = 500;
+    if (ch_buf_reserve(out, HEAD_ROOM + ctlen) != 0) return CH_ENOMEM;
+    char *p = head_start(out->ptr + out->len, status, content_type, ctlen);
+    *mark = (size_t)(p - out->ptr);
+    PUT(p, "00");
+    p = head_end(p, date);
     out->len = (size_t)(p - out->ptr);
-    size_t body_at = out->len;
+    return 0;
+}
 
-    struct ch_json_writer w;
-    ch_json_writer_init(&w, out);
-    ch_json_object_begin(&w);
-    ch_json_key(&w, "message");
-    ch_json_string(&w, "Hello, World!");
-    ch_json_object_end(&w);
-    if (ch_json_writer_finish(&w) != 0) {
-        out->len = start;
-        return CH_ENOMEM;
-    }
-    size_t blen = out->len - body_at;
+int ch_raw_end(struct ch_buf *out, size_t mark)
+{
+    size_t body_at = mark + 2 + 8 + CH__DATE_LEN + 4; /* "00", "\r\nDate: ", date, "\r\n\r\n" */
+    if (body_at > out->len) return CH_EINVAL;
     char digits[20];
-    size_t nd = ch_u64_to_dec(digits, blen);
+    size_t nd = ch_u64_to_dec(digits, out->len - body_at);
     if (nd != 2) {
-        if (ch_buf_reserve(out, nd) != 0) {
-            out->len = start;
-            return CH_ENOMEM;
-        }
-        memmove(out->ptr + len_at + nd, out->ptr + len_at + 2, out->len - len_at - 2);
+        if (ch_buf_reserve(out, nd) != 0) return CH_ENOMEM;
+        memmove(out->ptr + mark + nd, out->ptr + mark + 2, out->len - mark - 2);
         out->len = out->len + nd - 2;
     }
-    memcpy(out->ptr + len_at, digits, nd);
-    return 0;
-}
-
-int ch__fast_serve(const struct ch_http_head *h, struct ch_buf *out, const char *date)
-{
-    if (h->method_id != CH_GET || !h->keep_alive || h->minor_version != 1) return 0;
-    if (is_path(h, "/plaintext", 10)) return plaintext(out, date) == 0;
-    if (is_path(h, "/json", 5)) return json(out, date) == 0;
+    memcpy(out->ptr + mark, digits, nd);
     return 0;
 }
