@@ -3,6 +3,7 @@
  * serve standard mode, HEAD, HTTP/1.0 and Connection: close), the welcome page, the OpenAPI
  * document and an echo endpoint. */
 #include <stdlib.h>
+#include <string.h>
 
 #include <chopin/chopin.h>
 #include <chopin/openapi.h>
@@ -26,10 +27,22 @@ static int json(struct ch_request *req)
     return ch_respond(req, 200);
 }
 
+/* Written by hand rather than with ch_raw_respond(): a constant head with the Date spliced in is
+ * the least work a response can be, and /plaintext is the benchmark that measures exactly that. */
 static int raw_plaintext(struct ch_buf *out, const char *date)
 {
-    if (ch_raw_head(out, 200, date, "text/plain", 13) != 0) return CH_ENOMEM;
-    return ch_buf_append(out, "Hello, World!", 13);
+    static const char head[] = "HTTP/1.1 200 OK\r\nServer: chopin\r\nContent-Type: text/plain\r\n"
+                               "Content-Length: 13\r\nDate: ";
+    static const char tail[] = "\r\n\r\nHello, World!";
+    if (ch_buf_reserve(out, sizeof(head) + CH_HTTP_DATE_LEN + sizeof(tail)) != 0) return CH_ENOMEM;
+    char *p = out->ptr + out->len;
+    memcpy(p, head, sizeof(head) - 1);
+    p += sizeof(head) - 1;
+    memcpy(p, date, CH_HTTP_DATE_LEN);
+    p += CH_HTTP_DATE_LEN;
+    memcpy(p, tail, sizeof(tail) - 1);
+    out->len = (size_t)(p + sizeof(tail) - 1 - out->ptr);
+    return 0;
 }
 
 /* The TechEmpower rule: the JSON body is serialized for each request, not cached. */

@@ -24,6 +24,8 @@
 #ifndef CHOPIN_APP_H
 #define CHOPIN_APP_H
 
+#include <string.h>
+
 #include "buf.h"
 #include "config.h"
 #include "request.h"
@@ -108,8 +110,7 @@ int ch_group_route(struct ch_group *g, unsigned methods, const char *pattern,
  *
  *     static int plaintext(struct ch_buf *out, const char *date)
  *     {
- *         if (ch_raw_head(out, 200, date, "text/plain", 13) != 0) return CH_ENOMEM;
- *         return ch_buf_append(out, "Hello, World!", 13);
+ *         return ch_raw_respond(out, 200, date, "text/plain", "Hello, World!", 13);
  *     }
  *     ch_app_raw_get(app, "/plaintext", plaintext);
  *
@@ -129,10 +130,67 @@ typedef int (*ch_raw_fn)(struct ch_buf *out, const char *date);
  * past CH_APP_MAX_RAW. Failures also make ch_app_run() fail loudly. */
 int ch_app_raw_get(struct ch_app *app, const char *path, ch_raw_fn fn);
 
+/* Private: the status line and headers up to the Content-Type value, for a status other than
+ * 200; returns the end. */
+char *ch__raw_status(char *p, int status);
+
+/* Private: what ch_raw_head() writes, at p (room reserved); returns the end. Inline, so that a
+ * raw route's constant arguments fold into plain stores. */
+static inline char *ch__raw_head(char *p, int status, const char *date, const char *content_type,
+                                 size_t ctlen, size_t content_length)
+{
+    static const char ok[] = "HTTP/1.1 200 OK\r\nServer: chopin\r\nContent-Type: ";
+    if (status == 200) {
+        memcpy(p, ok, sizeof(ok) - 1);
+        p += sizeof(ok) - 1;
+    } else {
+        p = ch__raw_status(p, status);
+    }
+    memcpy(p, content_type, ctlen);
+    p += ctlen;
+    memcpy(p, "\r\nContent-Length: ", 18);
+    p += 18;
+    if (content_length < 10) {
+        *p++ = (char)('0' + content_length);
+    } else if (content_length < 100) {
+        *p++ = (char)('0' + content_length / 10);
+        *p++ = (char)('0' + content_length % 10);
+    } else {
+        p += ch_u64_to_dec(p, content_length);
+    }
+    memcpy(p, "\r\nDate: ", 8);
+    memcpy(p + 8, date, CH_HTTP_DATE_LEN);
+    memcpy(p + 8 + CH_HTTP_DATE_LEN, "\r\n\r\n", 4);
+    return p + 12 + CH_HTTP_DATE_LEN;
+}
+
+/* Room for a head besides the content type: status line, names, separators, Date, digits. */
+#define CH__RAW_HEAD_ROOM (128 + CH_HTTP_DATE_LEN)
+
 /* Appends a response head for a raw route: status line, Server, Content-Type, Content-Length
  * (`content_length`), Date and the empty line. 0 or CH_ENOMEM. */
-int ch_raw_head(struct ch_buf *out, int status, const char *date, const char *content_type,
-                size_t content_length);
+static inline int ch_raw_head(struct ch_buf *out, int status, const char *date,
+                              const char *content_type, size_t content_length)
+{
+    size_t ctlen = strlen(content_type);
+    if (ch_buf_reserve(out, CH__RAW_HEAD_ROOM + ctlen) != 0) return CH_ENOMEM;
+    out->len = (size_t)(ch__raw_head(out->ptr + out->len, status, date, content_type, ctlen,
+                                     content_length) -
+                        out->ptr);
+    return 0;
+}
+
+/* A whole response with a body known in advance: the head and `len` bytes of `body`. */
+static inline int ch_raw_respond(struct ch_buf *out, int status, const char *date,
+                                 const char *content_type, const char *body, size_t len)
+{
+    size_t ctlen = strlen(content_type);
+    if (ch_buf_reserve(out, CH__RAW_HEAD_ROOM + ctlen + len) != 0) return CH_ENOMEM;
+    char *p = ch__raw_head(out->ptr + out->len, status, date, content_type, ctlen, len);
+    memcpy(p, body, len);
+    out->len = (size_t)(p + len - out->ptr);
+    return 0;
+}
 
 /* For a body whose length is not known in advance (serialized per request): appends the head
  * with a placeholder Content-Length and stores in *mark where it is; append the body, then

@@ -84,6 +84,9 @@ struct ch_request {
 /* The first header named `name` (case-insensitive), or NULL. */
 const struct ch_str *ch_request_header(const struct ch_request *req, const char *name);
 
+/* Private: ch_request_header() with the name's length given (see ch_header()). */
+const struct ch_str *ch__request_header_str(const struct ch_request *req, struct ch_str name);
+
 /* Keeps the request alive across asynchronous work (e.g. a database query). Every hold must be
  * matched by exactly one ch_request_release(), on the same worker thread. */
 void ch_request_hold(struct ch_request *req);

@@ -108,6 +108,11 @@ struct ch_page {
 int ch_paginate(struct ch_request *req, struct ch_page *page, int64_t def_limit, int64_t max_limit);
 
 /* A request header (case-insensitive), {NULL, 0} when absent. */
-struct ch_str ch_header(const struct ch_request *req, const char *name);
+static inline struct ch_str ch_header(const struct ch_request *req, const char *name)
+{
+    /* Inline, so the length of a literal name is known where it is called. */
+    const struct ch_str *v = ch__request_header_str(req, ch_str_cstr(name));
+    return v ? *v : ch_str_make(NULL, 0);
+}
 
 #endif

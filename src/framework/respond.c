@@ -262,8 +262,3 @@ struct ch_str ch_query(struct ch_request *req, const char *key)
     return (struct ch_str){NULL, 0};
 }
 
-struct ch_str ch_header(const struct ch_request *req, const char *name)
-{
-    const struct ch_str *v = ch_request_header(req, name);
-    return v ? *v : (struct ch_str){NULL, 0};
-}

@@ -1,11 +1,33 @@
 /* Raw routes: performance mode's answers written straight into the output buffer, with no
  * request object, no routing, no middleware and no allocation (see ch_app_raw_get()). */
+#include <stdint.h>
+
 #include "chopin/app.h"
 #include "chopin/error.h"
 #include "http/engine.h"
 #include "util/date.h"
 
 _Static_assert(CH_HTTP_DATE_LEN == CH__DATE_LEN, "the public Date length is the cache's");
+
+/* Paths are a few bytes long, where a call to memcmp costs more than the comparison: 8 to 16
+ * bytes take two overlapping word loads. */
+static inline int same_bytes(const char *a, const char *b, size_t n)
+{
+    uint64_t x, y, u, v;
+    if (n < 8) {
+        for (size_t i = 0; i < n; i++)
+            if (a[i] != b[i]) return 0;
+        return 1;
+    }
+    for (size_t i = 0; i + 8 < n; i += 8) {
+        memcpy(&x, a + i, 8);
+        memcpy(&y, b + i, 8);
+        if (x != y) return 0;
+    }
+    memcpy(&u, a + n - 8, 8);
+    memcpy(&v, b + n - 8, 8);
+    return u == v;
+}
 
 int ch__fast_serve(const struct ch__http_app *app, const struct ch_http_head *h, struct ch_buf *out,
                    const char *date)
@@ -15,7 +37,7 @@ int ch__fast_serve(const struct ch__http_app *app, const struct ch_http_head *h,
         return 0;
     for (size_t i = 0; i < app->nraw; i++) {
         const struct ch__raw_route *r = &app->raw[i];
-        if (r->len != h->path.len || memcmp(r->path, h->path.ptr, r->len) != 0) continue;
+        if (r->len != h->path.len || !same_bytes(r->path, h->path.ptr, r->len)) continue;
         size_t start = out->len;
         if (r->fn(out, date) == 0) return 1;
         out->len = start; /* a failed writer leaves nothing: the request is routed instead */
@@ -32,50 +54,18 @@ static void put(char **p, const char *s, size_t n)
 
 #define PUT(p, lit) put(&(p), (lit), sizeof(lit) - 1)
 
-/* Everything up to the Content-Length value: status line, Server, Content-Type, then the
- * Content-Length name. The buffer has room (the caller reserved it). */
-static char *head_start(char *p, int status, const char *content_type, size_t ctlen)
+char *ch__raw_status(char *p, int status)
 {
-    if (status == 200) {
-        PUT(p, "HTTP/1.1 200 OK\r\nServer: chopin\r\nContent-Type: ");
-    } else {
-        const char *reason = ch_http_status_text(status);
-        PUT(p, "HTTP/1.1 ");
-        *p++ = (char)('0' + status / 100 % 10);
-        *p++ = (char)('0' + status / 10 % 10);
-        *p++ = (char)('0' + status % 10);
-        *p++ = ' ';
-        put(&p, reason, strlen(reason));
-        PUT(p, "\r\nServer: chopin\r\nContent-Type: ");
-    }
-    put(&p, content_type, ctlen);
-    PUT(p, "\r\nContent-Length: ");
-    return p;
-}
-
-static char *head_end(char *p, const char *date)
-{
-    PUT(p, "\r\nDate: ");
-    memcpy(p, date, CH__DATE_LEN);
-    p += CH__DATE_LEN;
-    PUT(p, "\r\n\r\n");
-    return p;
-}
-
-/* Status line, headers and separators: the fixed text around the variable parts. */
-enum { HEAD_ROOM = 128 + CH__DATE_LEN };
-
-int ch_raw_head(struct ch_buf *out, int status, const char *date, const char *content_type,
-                size_t content_length)
-{
-    size_t ctlen = strlen(content_type);
     if (status < 100 || status > 599) status = 500;
-    if (ch_buf_reserve(out, HEAD_ROOM + ctlen) != 0) return CH_ENOMEM;
-    char *p = head_start(out->ptr + out->len, status, content_type, ctlen);
-    p += ch_u64_to_dec(p, content_length);
-    p = head_end(p, date);
-    out->len = (size_t)(p - out->ptr);
-    return 0;
+    const char *reason = ch_http_status_text(status);
+    PUT(p, "HTTP/1.1 ");
+    *p++ = (char)('0' + status / 100 % 10);
+    *p++ = (char)('0' + status / 10 % 10);
+    *p++ = (char)('0' + status % 10);
+    *p++ = ' ';
+    put(&p, reason, strlen(reason));
+    PUT(p, "\r\nServer: chopin\r\nContent-Type: ");
+    return p;
 }
 
 /* The placeholder holds two digits, which most small bodies need; ch_raw_end() moves the body
@@ -84,19 +74,18 @@ int ch_raw_begin(struct ch_buf *out, int status, const char *date, const char *c
                  size_t *mark)
 {
     size_t ctlen = strlen(content_type);
-    if (status < 100 || status > 599) status = 500;
-    if (ch_buf_reserve(out, HEAD_ROOM + ctlen) != 0) return CH_ENOMEM;
-    char *p = head_start(out->ptr + out->len, status, content_type, ctlen);
-    *mark = (size_t)(p - out->ptr);
-    PUT(p, "00");
-    p = head_end(p, date);
-    out->len = (size_t)(p - out->ptr);
+    if (ch_buf_reserve(out, CH__RAW_HEAD_ROOM + ctlen) != 0) return CH_ENOMEM;
+    char *start = out->ptr + out->len;
+    char *end = ch__raw_head(start, status, date, content_type, ctlen, 10);
+    /* "10" stands for the length: its two digits sit before "\r\nDate: ", date, "\r\n\r\n". */
+    *mark = (size_t)(end - out->ptr) - (2 + 8 + CH__DATE_LEN + 4);
+    out->len = (size_t)(end - out->ptr);
     return 0;
 }
 
 int ch_raw_end(struct ch_buf *out, size_t mark)
 {
-    size_t body_at = mark + 2 + 8 + CH__DATE_LEN + 4; /* "00", "\r\nDate: ", date, "\r\n\r\n" */
+    size_t body_at = mark + 2 + 8 + CH__DATE_LEN + 4;
     if (body_at > out->len) return CH_EINVAL;
     char digits[20];
     size_t nd = ch_u64_to_dec(digits, out->len - body_at);

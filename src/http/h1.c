@@ -160,23 +160,33 @@ static void answer_options(struct ch_request *r)
     ch_res_send(r);
 }
 
-/* Gives a pooled request object the state of a new request. This is the one place where a
- * request's fields are reset, for the engine and the framework alike: every field starts zeroed
- * (NULL, 0, empty) except the status (200), so a field added to struct ch_request needs no
- * change here unless it starts elsewhere. What the object owns is kept: its arena (reset when
- * the last request ended), its header slots and its body buffer's storage. The parameter slots
- * are left as they are, since only the first num_params are ever read. */
-static void request_reset(struct ch_request *r)
+/* Gives a pooled request object the state of a new request from its parsed head. This is the
+ * one place where a request's fields are reset, for the engine and the framework alike. The
+ * fields before the parameter slots are each set here; everything from num_params on (route,
+ * request id, state, user and every private field) starts zeroed, so a field added there needs
+ * no change here unless it starts elsewhere. What the object owns is kept: its arena (reset
+ * when the last request ended), header slots and body buffer. The parameter slots are left as
+ * they are: only the first num_params are ever read. */
+static void request_reset(struct ch_request *r, const struct ch_http_head *h, struct ch_str body)
 {
-    struct ch_arena arena = r->arena;
-    struct ch_buf body = r->res.body;
-    struct ch_header *store = r->_header_store;
-    memset(r, 0, offsetof(struct ch_request, params));
-    memset(&r->num_params, 0, sizeof(*r) - offsetof(struct ch_request, num_params));
-    r->arena = arena;
-    r->res.body = body;
-    r->res.body.len = 0;
+    r->method = (enum ch_method)h->method_id;
+    r->target = h->target;
+    r->path = h->path;
+    r->query = h->query;
+    r->host = h->host;
+    r->minor_version = h->minor_version;
+    r->headers = h->headers;
+    r->num_headers = h->num_headers;
+    r->body = body;
     r->res.status = 200;
+    r->res.content_type = (struct ch_str){NULL, 0};
+    r->res.headers = NULL;
+    r->res.num_headers = r->res._cap_headers = 0;
+    r->res.body.len = 0;
+    r->res.close = 0;
+    r->worker_id = 0;
+    struct ch_header *store = r->_header_store;
+    memset(&r->num_params, 0, sizeof(*r) - offsetof(struct ch_request, num_params));
     r->_header_store = store;
 }
 
@@ -202,16 +212,7 @@ static void dispatch(struct h1_conn *hc, const char *head, size_t head_len, stru
     } else {
         ch_http_parse_head(head, head_len, &h, r->_header_store, &hw->limits);
     }
-    request_reset(r);
-    r->method = (enum ch_method)h.method_id;
-    r->target = h.target;
-    r->path = h.path;
-    r->query = h.query;
-    r->host = h.host;
-    r->minor_version = h.minor_version;
-    r->headers = h.headers;
-    r->num_headers = h.num_headers;
-    r->body = body;
+    request_reset(r, &h, body);
     r->worker_id = w->id;
     r->_conn = hc;
     r->_start_ms = w->loop.now;
