@@ -9,7 +9,7 @@
 O        ?= build
 CC       ?= cc
 AR       := gcc-ar
-PKGS     := sqlite3 libpq openssl
+PKGS     := sqlite3 libpq openssl zlib libbrotlienc
 VERSION  := 0.1.0
 
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla \
@@ -26,7 +26,10 @@ else ifeq ($(SAN),thread)
   OPT     := -O1 -g -fno-omit-frame-pointer -fsanitize=thread
   LDOPT   := -fsanitize=thread
 else
-  OPT     := -O3 -flto=auto -fno-plt -DNDEBUG
+  # Fat LTO objects: libchopin.a carries machine code next to GCC's LTO bytecode, so it also
+  # links with clang or without -flto (an installed archive); the chopin binary still links
+  # with LTO. clang has no such flag (its LTO objects are bitcode only).
+  OPT     := -O3 -flto=auto -fno-plt -DNDEBUG $(if $(findstring clang,$(CC)),,-ffat-lto-objects)
   LDOPT   := -flto=auto -O3
   STRIP   := -s
 endif

@@ -1,3 +1,4 @@
+// smoke: GET /hello -> 200 "data":"Hello, World!"
 #include <chopin/chopin.h>
 
 static int hello(struct ch_request *req)

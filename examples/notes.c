@@ -1,3 +1,4 @@
+// smoke: skip needs app/notes.c until rewritten on the public API (issue 9 point 8)
 /* The notes API as a program of its own, linked against libchopin.a:
  *   make build/examples/notes && ./build/examples/notes --port 8080 */
 #include <chopin/chopin.h>

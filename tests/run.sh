@@ -5,6 +5,8 @@
 # Sections, in order (tests/run.sh SECTION... runs only those; default all):
 #   lint     cppcheck (mk/lint.mk): one failure per file with a finding
 #   release  unit and integration tests against the release build
+#   install  `make install DESTDIR=tmp`, then every example built out of tree with gcc and
+#            clang through pkg-config and run, every public header as C11 and C++17
 #   asan     the same under ASan+UBSan
 #   fuzz     every fuzz corpus and regression input through every driver (ASan+UBSan)
 #   tsan     unit tests and the multi-worker suite under ThreadSanitizer
@@ -14,7 +16,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 JOBS=$(nproc 2>/dev/null || echo 2)
-SECTIONS=" ${*:-lint release asan fuzz tsan faults} "
+SECTIONS=" ${*:-lint release install asan fuzz tsan faults} "
 want() { [[ $SECTIONS == *" $1 "* ]]; }
 LOG=build/test-logs
 mkdir -p "$LOG"
@@ -92,14 +94,19 @@ if want lint; then
     suite lint lint
 fi
 
-if want release && build all build/unit-tests build/test-app build/db-tests examples; then
+if want release && build all build/unit-tests build/test-app build/db-tests examples \
+    build/mw-app build/brotli-decode; then
     suite unit ./build/unit-tests
     suite db ./build/db-tests
     integration release "$PWD/build/chopin"
 fi
 
+if want install && build all; then
+    suite install python3 tests/install/test_install.py
+fi
+
 if want asan && build O=build/debug SAN=1 build/debug/chopin build/debug/unit-tests \
-    build/debug/test-app build/debug/db-tests; then
+    build/debug/test-app build/debug/db-tests build/debug/mw-app build/debug/brotli-decode; then
     suite unit-asan ./build/debug/unit-tests
     suite db-asan ./build/debug/db-tests
     integration asan "$PWD/build/debug/chopin"

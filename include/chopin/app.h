@@ -30,6 +30,10 @@
 #include "config.h"
 #include "request.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct ch_app;
 struct ch_db;
 struct ch_group;
@@ -73,8 +77,9 @@ void ch_app_set_db(struct ch_app *app, struct ch_db *db);
  * decides between the handler, 404 and 405. */
 int ch_app_use(struct ch_app *app, struct ch_middleware mw);
 
-/* Adds the standard stack: request id, access log (development only), CORS (CORS_ORIGINS),
- * recovery, and the per-request timeout (REQUEST_TIMEOUT). */
+/* Adds the standard stack: request id, security headers (production only, see
+ * ch_mw_security_headers()), access log (development only), CORS (CORS_ORIGINS), recovery, and
+ * the per-request timeout (REQUEST_TIMEOUT). */
 int ch_app_use_defaults(struct ch_app *app);
 
 /* Registers `handler` for the methods in `methods` (CH_METHOD_BIT() values, or CH_ANY) on
@@ -211,6 +216,25 @@ int ch_worker_index(const struct ch_worker *w);
  * Returns 0, 1 after --help or --version, or 2 after printing a one-line error. */
 int ch_app_configure(struct ch_app *app, int argc, char **argv);
 
+/* Declares an environment variable of the application's own: its name, its default (NULL:
+ * none) and a one-line description. --help lists the declared settings after the framework's,
+ * and ch_app_setting_get() reads them. Strings are copied. Returns 0, CH_EINVAL for an empty
+ * name or one declared twice, or CH_ENOMEM. Example:
+ *     ch_app_setting(app, "NOTES_PAGE_MAX", "100", "largest page of notes");
+ *     ... after ch_app_configure():
+ *     long max;
+ *     if (ch_app_setting_int(app, "NOTES_PAGE_MAX", 1, 1000, &max)) ... */
+int ch_app_setting(struct ch_app *app, const char *name, const char *def, const char *description);
+
+/* A declared setting's value: the environment's (./.env included once ch_app_configure() has
+ * run), else its default (which may be NULL). NULL as well for a name never declared. */
+const char *ch_app_setting_get(const struct ch_app *app, const char *name);
+
+/* The setting as a decimal integer in [min, max]. Returns 0, CH_ENOTFOUND when it is
+ * undeclared or has no value, or CH_EINVAL when the value is not such an integer (`out` is
+ * then left alone): a bad value is an error to report, never silently the default. */
+int ch_app_setting_int(const struct ch_app *app, const char *name, long min, long max, long *out);
+
 /* Serves until SIGINT or SIGTERM, then drains. Returns the process exit status: 0 after a clean
  * shutdown, 1 when the server could not start (the reason is printed). */
 int ch_app_serve(struct ch_app *app);
@@ -223,5 +247,9 @@ int ch_app_run(struct ch_app *app, int argc, char **argv);
  * methods and handler (NULL past the end). */
 size_t ch_app_route_count(const struct ch_app *app);
 const char *ch_app_route_info(const struct ch_app *app, size_t i, unsigned *methods);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

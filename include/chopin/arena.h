@@ -8,6 +8,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct ch_arena_block;
 
 struct ch_arena {
@@ -40,5 +44,9 @@ void ch_arena_cleanup(struct ch_arena *a);
 
 /* Bytes of heap the arena holds beyond its initial storage (for tests and limits). */
 size_t ch_arena_heap_bytes(const struct ch_arena *a);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

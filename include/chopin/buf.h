@@ -14,6 +14,10 @@
 #include "error.h"
 #include "str.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct ch_buf {
     char *ptr;
     size_t len;
@@ -79,5 +83,9 @@ int ch_buf_append_i64(struct ch_buf *b, int64_t v);
 
 /* Appends printf-formatted text. 0, or CH_ENOMEM. Not for hot paths. */
 int ch_buf_printf(struct ch_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

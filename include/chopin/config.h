@@ -12,6 +12,7 @@
  *   REQUEST_TIMEOUT, SHUTDOWN_TIMEOUT                              30s, 10s
  *   MAX_OUTPUT_BUFFER  pending output at which a connection stops reading, default 1MiB
  *   DATABASE_URL, DB_POOL_SIZE, CORS_ORIGINS                       see the README
+ *   BEHIND_TLS    true | false: clients reach the app over HTTPS    default false
  *
  * Durations take an optional unit (ms, s, m; seconds when none); sizes an optional
  * k/K/KiB, m/M/MiB suffix. */
@@ -20,6 +21,10 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 enum ch_mode {
     CH_MODE_STANDARD,
@@ -46,6 +51,7 @@ struct ch_config {
     char database_url[1024]; /* empty: the embedded SQLite file chopin.db */
     int db_pool_size; /* 0: the database layer's default (chopin/db.h) */
     char cors_origins[1024]; /* comma-separated; empty or "*": any origin */
+    int behind_tls; /* BEHIND_TLS=true: clients reach the app over HTTPS (HSTS is sent) */
 };
 
 /* Fills every field with its default. */
@@ -57,7 +63,12 @@ void ch_config_defaults(struct ch_config *cfg);
  * (the caller prints it and exits with status 2). */
 int ch_config_load(struct ch_config *cfg, int argc, char **argv, char *err, size_t errlen);
 
-/* The usage text printed by --help. */
+/* The framework's options and settings as --help prints them, after a usage line naming the
+ * program (the basename of argv[0]); an app's declared settings follow (ch_app_setting()). */
 const char *ch_config_usage(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

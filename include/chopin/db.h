@@ -50,6 +50,10 @@
 #include "arena.h"
 #include "str.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct ch_worker;
 struct ch_request;
 struct ch_db;        /* process-wide: URL, statements, driver state */
@@ -176,25 +180,37 @@ struct ch_db_param {
 
 static inline struct ch_db_param ch_db_param_null(void)
 {
-    struct ch_db_param p = {.type = CH_DB_PARAM_NULL};
+    struct ch_db_param p;
+    memset(&p, 0, sizeof(p));
+    p.type = CH_DB_PARAM_NULL;
     return p;
 }
 
 static inline struct ch_db_param ch_db_param_int(int64_t v)
 {
-    struct ch_db_param p = {.type = CH_DB_PARAM_INT, .u.i = v};
+    struct ch_db_param p;
+    memset(&p, 0, sizeof(p));
+    p.type = CH_DB_PARAM_INT;
+    p.u.i = v;
     return p;
 }
 
 static inline struct ch_db_param ch_db_param_text(struct ch_str s)
 {
-    struct ch_db_param p = {.type = CH_DB_PARAM_TEXT, .u.text = s};
+    struct ch_db_param p;
+    memset(&p, 0, sizeof(p));
+    p.type = CH_DB_PARAM_TEXT;
+    p.u.text = s;
     return p;
 }
 
 static inline struct ch_db_param ch_db_param_ints(const int64_t *v, size_t n)
 {
-    struct ch_db_param p = {.type = CH_DB_PARAM_INT_ARRAY, .u.ints = {v, n}};
+    struct ch_db_param p;
+    memset(&p, 0, sizeof(p));
+    p.type = CH_DB_PARAM_INT_ARRAY;
+    p.u.ints.v = v;
+    p.u.ints.n = n;
     return p;
 }
 
@@ -254,5 +270,9 @@ int64_t ch_db_int(const struct ch_db_result *res, int row, int col);
  * NULL or out of range. Other PostgreSQL types come in their binary form: cast them to text
  * in the SQL. Valid during the callback (formatted values: as long as the arena). */
 struct ch_str ch_db_text(const struct ch_db_result *res, int row, int col);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -3,6 +3,10 @@
 #ifndef CHOPIN_ERROR_H
 #define CHOPIN_ERROR_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum ch_error_code {
     CH_OK = 0,
     CH_INCOMPLETE = -1, /* a parser needs more input */
@@ -43,5 +47,9 @@ enum ch_error_code {
 
 /* A static English description of any CH_E* code; never NULL. */
 const char *ch_strerror(int err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

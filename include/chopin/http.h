@@ -12,6 +12,10 @@
 #include "method.h"
 #include "str.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct ch_header {
     struct ch_str name;
     struct ch_str value; /* leading and trailing whitespace removed */
@@ -78,5 +82,9 @@ int ch_http_chunked_decode(struct ch_http_chunked *d, char *buf, size_t len, siz
 
 /* The reason phrase for a status code ("Not Found"), "Unknown" for codes it does not know. */
 const char *ch_http_status_text(int status);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

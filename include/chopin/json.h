@@ -41,6 +41,10 @@
 #include "error.h"
 #include "str.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Deepest nesting of arrays and objects the writer and the parser accept. */
 #define CH_JSON_MAX_DEPTH 128
 
@@ -418,5 +422,9 @@ const struct ch_json_problem *ch_json_check_problems(const struct ch_json_check 
 /* Writes the problems as an array of {"field": ..., "message": ...} objects, the "fields"
  * member of a 422 response. */
 int ch_json_write_problems(struct ch_json_writer *w, const struct ch_json_check *c);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

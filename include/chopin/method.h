@@ -4,6 +4,10 @@
 
 #include "str.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum ch_method {
     CH_GET = 0,
     CH_HEAD,
@@ -26,5 +30,9 @@ const char *ch_method_name(enum ch_method m);
 
 /* The method named by `token` (case-sensitive, as RFC 9110 requires), or -1 if unknown. */
 int ch_method_parse(struct ch_str token);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -11,8 +11,16 @@
 #include "app.h"
 #include "buf.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Appends the document for every route registered so far to `out`. 0 or CH_ENOMEM. */
 int ch_openapi_render(const struct ch_app *app, const char *title, const char *version,
                       struct ch_buf *out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -17,6 +17,10 @@
 #include "method.h"
 #include "str.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define CH_MAX_PARAMS 16
 
 struct ch_json_writer;
@@ -133,5 +137,9 @@ int ch_res_send(struct ch_request *req);
 /* Convenience: status, content type and body in one call, then ch_res_send(). */
 int ch_res_send_text(struct ch_request *req, int status, const char *content_type,
                      struct ch_str body);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -13,6 +13,10 @@
 #include "request.h"
 #include "url.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum ch_error_kind {
     CH_ERR_BAD_REQUEST,            /* 400 BAD_REQUEST */
     CH_ERR_UNAUTHORIZED,           /* 401 UNAUTHORIZED */
@@ -114,5 +118,9 @@ static inline struct ch_str ch_header(const struct ch_request *req, const char *
     const struct ch_str *v = ch__request_header_str(req, ch_str_cstr(name));
     return v ? *v : ch_str_make(NULL, 0);
 }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -42,6 +42,10 @@
 #include "method.h"
 #include "str.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define CH_ROUTER_MAX_PARAMS  16
 #define CH_ROUTER_MAX_PATTERN 4096 /* bytes, without the NUL */
 #define CH_ROUTER_ALLOW_MAX   64   /* room for every method name in an Allow value, with NUL */
@@ -113,5 +117,9 @@ size_t ch_router_format_allow(unsigned mask, char *dst);
 /* Returns the value of the parameter `name` in a successful match, or an empty slice with a NULL
  * pointer when the matched route has no such parameter. */
 struct ch_str ch_route_param(const struct ch_route_match *m, struct ch_str name);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -48,6 +48,10 @@
 #include "app.h"
 #include "json.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum ch_type {
     CH_STRING = 1, /* a JSON string; in a path or query: any text */
     CH_INT,        /* an integer (int64); 2.0 and 1e3 count as integers in a body */
@@ -134,5 +138,9 @@ int ch_body_bool(const struct ch_request *req, const char *name, int def);
 
 /* The declaration a route was registered with, or NULL (for documentation generators). */
 const struct ch_route_spec *ch_app_route_spec(const struct ch_app *app, size_t i);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

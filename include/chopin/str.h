@@ -10,23 +10,33 @@
 #include <stdint.h>
 #include <string.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct ch_str {
     const char *ptr;
     size_t len;
 };
 
 /* A slice of a string literal, without its terminating NUL. */
+#ifdef __cplusplus
+#define CH_STR(lit) (ch_str{(lit), sizeof(lit) - 1})
+#else
 #define CH_STR(lit) ((struct ch_str){(lit), sizeof(lit) - 1})
+#endif
 
 static inline struct ch_str ch_str_make(const char *ptr, size_t len)
 {
-    return (struct ch_str){ptr, len};
+    struct ch_str s = {ptr, len};
+    return s;
 }
 
 /* A slice of a NUL-terminated string (NULL gives the empty slice). */
 static inline struct ch_str ch_str_cstr(const char *s)
 {
-    return (struct ch_str){s, s ? strlen(s) : 0};
+    struct ch_str r = {s, s ? strlen(s) : 0};
+    return r;
 }
 
 static inline int ch_str_eq(struct ch_str a, struct ch_str b)
@@ -57,5 +67,9 @@ size_t ch_u64_to_dec(char *dst, uint64_t v);
 
 /* Writes v in decimal, with a leading '-' when negative (at least 21 bytes); returns the length. */
 size_t ch_i64_to_dec(char *dst, int64_t v);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -20,6 +20,10 @@
 #include "arena.h"
 #include "str.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define CH_QUERY_MAX_PAIRS 256
 
 /* ch_url_decode() flag: decode '+' as a space (query strings and form bodies). */
@@ -62,5 +66,9 @@ const struct ch_query_pair *ch_query_next(const struct ch_query *q, struct ch_st
 
 /* The number of pairs whose key is `key`. */
 size_t ch_query_count(const struct ch_query *q, struct ch_str key);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "chopin/config.h"
 #include "chopin/error.h"
+#include "core/config.h"
 
 static int cpus_available(void)
 {
@@ -42,9 +43,7 @@ void ch_config_defaults(struct ch_config *cfg)
 
 const char *ch_config_usage(void)
 {
-    return "Usage: chopin [--mode standard|performance] [--host ADDR] [--port N] [--workers N]\n"
-           "\n"
-           "Options override the environment (and ./.env):\n"
+    return "Options override the environment (and ./.env):\n"
            "  --mode MODE      SERVER_MODE: standard (default) or performance (perf, fast)\n"
            "  --host ADDR      SERVER_HOST: address to listen on (default 127.0.0.1)\n"
            "  --port N         SERVER_PORT: port (default 3000)\n"
@@ -55,7 +54,14 @@ const char *ch_config_usage(void)
            "Other settings come from the environment: ENVIRONMENT (development|production),\n"
            "BACKLOG, MAX_HEAD_SIZE, MAX_HEADERS, MAX_BODY_SIZE, MAX_OUTPUT_BUFFER,\n"
            "HEAD_TIMEOUT, IDLE_TIMEOUT, BODY_TIMEOUT, SEND_TIMEOUT, REQUEST_TIMEOUT,\n"
-           "SHUTDOWN_TIMEOUT, DATABASE_URL, DB_POOL_SIZE, CORS_ORIGINS.\n";
+           "SHUTDOWN_TIMEOUT, DATABASE_URL, DB_POOL_SIZE, CORS_ORIGINS, BEHIND_TLS.\n";
+}
+
+const char *ch__config_program(int argc, char **argv)
+{
+    if (argc < 1 || !argv[0] || !argv[0][0]) return "chopin";
+    const char *slash = strrchr(argv[0], '/');
+    return slash && slash[1] ? slash + 1 : argv[0];
 }
 
 /* KEY=VALUE lines; '#' comments, blank lines, "export " and matching quotes are allowed. */
@@ -200,6 +206,10 @@ static int apply(struct ch_config *cfg, const char *name, const char *v, char *e
     } else if (!strcmp(name, "CORS_ORIGINS")) {
         if (strlen(v) >= sizeof(cfg->cors_origins)) return bad(err, errlen, name, v, "origins");
         strcpy(cfg->cors_origins, v);
+    } else if (!strcmp(name, "BEHIND_TLS")) {
+        if (!strcmp(v, "true") || !strcmp(v, "1")) cfg->behind_tls = 1;
+        else if (!strcmp(v, "false") || !strcmp(v, "0") || !*v) cfg->behind_tls = 0;
+        else return bad(err, errlen, name, v, "true or false");
     } else {
         static const struct {
             const char *name;
@@ -227,9 +237,16 @@ static const char *const env_names[] = {
     "BACKLOG",         "MAX_HEAD_SIZE",   "MAX_HEADERS",   "MAX_BODY_SIZE",   "MAX_OUTPUT_BUFFER",
     "HEAD_TIMEOUT",    "IDLE_TIMEOUT",    "BODY_TIMEOUT",  "SEND_TIMEOUT",    "REQUEST_TIMEOUT",
     "SHUTDOWN_TIMEOUT", "DATABASE_URL",   "DB_POOL_SIZE",  "CORS_ORIGINS",
+    "BEHIND_TLS",
 };
 
 int ch_config_load(struct ch_config *cfg, int argc, char **argv, char *err, size_t errlen)
+{
+    return ch__config_load(cfg, argc, argv, err, errlen, NULL, NULL);
+}
+
+int ch__config_load(struct ch_config *cfg, int argc, char **argv, char *err, size_t errlen,
+                    void (*more_usage)(FILE *out, void *arg), void *arg)
 {
     int rc = load_dotenv(".env", err, errlen);
     if (rc) return rc;
@@ -248,7 +265,10 @@ int ch_config_load(struct ch_config *cfg, int argc, char **argv, char *err, size
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(ch_config_usage(), stdout);
+            printf("Usage: %s [--mode standard|performance] [--host ADDR] [--port N] "
+                   "[--workers N]\n\n%s",
+                   ch__config_program(argc, argv), ch_config_usage());
+            if (more_usage) more_usage(stdout, arg);
             return 1;
         }
         if (!strcmp(a, "--version")) {

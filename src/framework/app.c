@@ -7,6 +7,7 @@
 #include "chopin/middleware.h"
 #include "chopin/respond.h"
 #include "chopin/schema.h"
+#include "core/config.h"
 #include "core/server.h"
 #include "framework/app.h"
 #include "chopin/log.h"
@@ -70,6 +71,7 @@ void ch_app_free(struct ch_app *app)
         free(r);
     }
     free(app->fallback.chain);
+    ch__app_settings_free(app);
     free(app);
 }
 
@@ -113,6 +115,7 @@ int ch_app_use_defaults(struct ch_app *app)
 {
     int rc = 0;
     rc |= ch_app_use(app, ch_mw_request_id());
+    rc |= ch_app_use(app, ch__mw_security_defaults());
     rc |= ch_app_use(app, ch_mw_access_log());
     rc |= ch_app_use(app, ch_mw_cors(NULL));
     rc |= ch_app_use(app, ch_mw_recovery());
@@ -449,10 +452,10 @@ static int fallback_handler(struct ch_request *req)
 int ch_app_configure(struct ch_app *app, int argc, char **argv)
 {
     char err[512];
-    int rc = ch_config_load(&app->cfg, argc, argv, err, sizeof(err));
+    int rc = ch__config_load(&app->cfg, argc, argv, err, sizeof(err), ch__app_settings_usage, app);
     if (rc == 1) return 1;
     if (rc != 0) {
-        fprintf(stderr, "chopin: %s\n", err);
+        fprintf(stderr, "%s: %s\n", ch__config_program(argc, argv), err);
         return 2;
     }
     return 0;

@@ -2,6 +2,8 @@
 #ifndef CH_HTTP_APP_H
 #define CH_HTTP_APP_H
 
+#include <stdio.h>
+
 #include "chopin/app.h"
 #include "chopin/router.h"
 #include "chopin/json.h"
@@ -54,6 +56,7 @@ struct ch_app {
     void *worker_arg;
     int first_error;
     const char *first_error_pattern;
+    struct ch__app_setting *settings; /* ch_app_setting(), in declaration order */
 };
 
 /* The app a request belongs to. */
@@ -80,6 +83,13 @@ const struct ch__app_route *ch__app_route_at(const struct ch_app *app, size_t i)
 /* Renders an error envelope body (shared by ch_error() and the engine's own errors). */
 void ch__envelope_error(struct ch_buf *out, const char *code, const char *message,
                         const struct ch_json_check *fields);
+
+/* The security headers middleware as ch_app_use_defaults() installs it: production only. */
+struct ch_middleware ch__mw_security_defaults(void);
+
+/* The declared settings (settings.c): --help's part for them, and freeing them. */
+void ch__app_settings_usage(FILE *out, void *arg);
+void ch__app_settings_free(struct ch_app *app);
 
 /* Maps a status the engine answers by itself to an envelope code. */
 const char *ch__status_code(int status);
