@@ -419,7 +419,7 @@ static void app_handle(struct ch_request *req)
     }
     int rc;
     if (bad_params) rc = ch_error(req, CH_ERR_BAD_REQUEST, "malformed percent-encoding in path");
-    else if (route->spec && ch__validate(req, route->spec) != 0) return;
+    else if (route->spec && (rc = ch__validate(req, route->spec)) != 0) rc = 0; /* answered */
     else rc = route->handler(req);
     if (req->_sent || req->_holds) return;
     handler_failed(req, rc);
