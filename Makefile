@@ -94,7 +94,7 @@ $(O)/examples/%: examples/%.c $(O)/libchopin.a
 $(O)/test-app: tests/apps/test_app.c $(O)/libchopin.a
 	$(CC) -Iinclude $(CFLAGS) $(LDOPT) -o $@ $< $(O)/libchopin.a $(LDLIBS)
 
-examples: $(O)/examples/hello $(O)/examples/notes
+examples: $(O)/examples/hello $(O)/examples/notes $(O)/examples/db_hello
 
 debug:
 	$(MAKE) O=build/debug SAN=1 build/debug/chopin build/debug/libchopin.a

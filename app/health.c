@@ -12,7 +12,7 @@
 
 #include "health.h"
 
-static struct ch_db *db;
+static struct ch_app *the_app;
 static int ping_stmt;
 
 static void on_ping_done(void *arg, int err)
@@ -30,7 +30,7 @@ static void on_ping_done(void *arg, int err)
     ch_json_key(w, "status");
     ch_json_string(w, "ok");
     ch_json_key(w, "database");
-    ch_json_string(w, ch_db_driver(db));
+    ch_json_string(w, ch_db_driver(ch_app_db(the_app)));
     ch_json_key(w, "worker");
     ch_json_int(w, req->worker_id);
     ch_json_key(w, "pool");
@@ -59,11 +59,14 @@ static int health(struct ch_request *req)
     return 0;
 }
 
-int health_register(struct ch_app *app, struct ch_db *handle, char *err, size_t errlen)
+int health_register(struct ch_app *app, char *err, size_t errlen)
 {
-    db = handle;
-    ping_stmt = ch_db_stmt(db, "ping", "SELECT 1", "SELECT 1", err, errlen);
-    if (ping_stmt < 0) return ping_stmt;
+    the_app = app;
+    ping_stmt = ch_app_statement(app, "ping", "SELECT 1", NULL);
+    if (ping_stmt < 0) {
+        snprintf(err, errlen, "cannot declare the health check: %s", ch_strerror(ping_stmt));
+        return ping_stmt;
+    }
     int rc = ch_get(app, "/health", health);
     if (rc) snprintf(err, errlen, "cannot register /health: %s", ch_strerror(rc));
     return rc;

@@ -5,8 +5,8 @@
 #include <chopin/app.h>
 #include <chopin/db.h>
 
-/* Registers GET /health on `db` (which must outlive the app), before the app serves.
- * 0 or a CH_E* code with the reason in `err`. */
-int health_register(struct ch_app *app, struct ch_db *db, char *err, size_t errlen);
+/* Declares the `SELECT 1` statement and registers GET /health, before the app serves; the app
+ * must use a database (ch_app_use_database). 0 or a CH_E* code with the reason in `err`. */
+int health_register(struct ch_app *app, char *err, size_t errlen);
 
 #endif

@@ -18,25 +18,17 @@ int main(int argc, char **argv)
         ch_app_free(app);
         return rc == 1 ? 0 : rc;
     }
-    const struct ch_config *cfg = ch_app_config(app);
 
-    /* The database is opened (and seeded) before serving, so a bad DATABASE_URL or an
-     * unreachable server stops the start with a clear message. */
+    /* DATABASE_URL, DB_POOL_SIZE and WORKERS; ch_app_serve opens it, applies the migrations
+     * and checks the statements before serving, so a bad URL, an unreachable server or a
+     * broken statement stops the start with a clear message. */
     char err[512];
-    struct ch_db_options opts = {.pool_size = cfg->db_pool_size, .workers = cfg->workers};
-    struct ch_db *db = ch_db_open(cfg->database_url, &opts, err, sizeof(err));
-    if (!db) {
-        fprintf(stderr, "chopin: database: %s\n", err);
-        ch_app_free(app);
-        return 1;
-    }
-
-    ch_app_set_db(app, db);
+    ch_app_use_database(app, NULL);
     ch_app_use_defaults(app);
     basic_register(app);
     notes_register(app);
-    if (techempower_register(app, db, err, sizeof(err)) != 0 ||
-        health_register(app, db, err, sizeof(err)) != 0) {
+    if (techempower_register(app, err, sizeof(err)) != 0 ||
+        health_register(app, err, sizeof(err)) != 0) {
         fprintf(stderr, "chopin: %s\n", err);
         rc = 1;
     } else if (basic_render_docs(app) != 0) {
@@ -45,6 +37,5 @@ int main(int argc, char **argv)
         rc = ch_app_serve(app);
     }
     ch_app_free(app);
-    ch_db_free(db);
     return rc;
 }

@@ -26,8 +26,8 @@ struct world_cache {
     int nwaiting;
 };
 
-static struct ch_db *db;
-static int world_all_stmt;
+static struct ch_app *the_app;
+static int world_by_id_stmt, fortunes_stmt, world_update_stmt, world_all_stmt;
 static struct world_cache *caches[MAX_WORKERS];
 
 /* xorshift64* per worker thread: fast, and good enough for picking rows. */
@@ -65,9 +65,12 @@ static void write_world(struct ch_json_writer *w, int64_t id, int64_t number)
  * request, then let the request go. */
 static void finish(struct ch_request *req, int err)
 {
-    if (err == CH_EUNAVAILABLE) ch_error(req, CH_ERR_SERVICE_UNAVAILABLE, "database unavailable");
-    else if (err) ch_error(req, CH_ERR_DATABASE, "query failed: %s", ch_strerror(err));
-    else ch_respond(req, 200);
+    if (err == CH_EUNAVAILABLE)
+        ch_error(req, CH_ERR_SERVICE_UNAVAILABLE, "database unavailable");
+    else if (err)
+        ch_error(req, CH_ERR_DATABASE, "query failed: %s", ch_strerror(err));
+    else
+        ch_respond(req, 200);
     ch_request_release(req);
 }
 
@@ -107,7 +110,7 @@ static int query_worlds(struct ch_request *req, int n, int array)
     if (array) ch_json_array_begin(w);
     for (int i = 0; i < n; i++) {
         struct ch_db_param p = ch_db_param_int(random_id());
-        ch_db_batch_add(b, CH_DB_WORLD_BY_ID, &p, 1, on_world_row, req);
+        ch_db_batch_add(b, world_by_id_stmt, &p, 1, on_world_row, req);
     }
     ch_db_batch_submit(b, array ? on_queries_done : on_single_done, req);
     return 0;
@@ -187,8 +190,7 @@ static void on_fortunes_done(void *arg, int err)
         finish(req, err ? err : CH_ENOMEM);
         return;
     }
-    f->items[f->count++] =
-        (struct fortune){0, CH_STR("Additional fortune added at request time.")};
+    f->items[f->count++] = (struct fortune){0, CH_STR("Additional fortune added at request time.")};
     qsort(f->items, f->count, sizeof(*f->items), by_message);
     struct ch_buf *out = ch_res_body(req);
     ch_buf_append_cstr(out, "<!DOCTYPE html><html><head><title>Fortunes</title></head><body>"
@@ -211,7 +213,7 @@ static int fortunes_handler(struct ch_request *req)
     struct ch_db_batch *b = f ? batch_for(req) : NULL;
     if (!b) return ch_error(req, CH_ERR_SERVICE_UNAVAILABLE, "database unavailable");
     f->req = req;
-    ch_db_batch_add(b, CH_DB_FORTUNES, NULL, 0, on_fortunes, f);
+    ch_db_batch_add(b, fortunes_stmt, NULL, 0, on_fortunes, f);
     ch_db_batch_submit(b, on_fortunes_done, f);
     return 0;
 }
@@ -260,15 +262,14 @@ static void on_update_read_done(void *arg, int err)
     struct update *u = arg;
     struct ch_request *req = u->req;
     if (!err && u->read != u->n) err = CH_EIO;
-    struct ch_db_batch *b = err ? NULL : ch_db_batch_new(ch_request_db(req),
-                                                         &req->arena);
+    struct ch_db_batch *b = err ? NULL : ch_db_batch_new(ch_request_db(req), &req->arena);
     if (!b) {
         finish(req, err ? err : CH_ENOMEM);
         return;
     }
     struct ch_db_param p[2] = {ch_db_param_ints(u->ids, (size_t)u->n),
                                ch_db_param_ints(u->numbers, (size_t)u->n)};
-    ch_db_batch_add(b, CH_DB_WORLD_UPDATE, p, 2, NULL, NULL);
+    ch_db_batch_add(b, world_update_stmt, p, 2, NULL, NULL);
     ch_db_batch_submit(b, on_update_written, u);
 }
 
@@ -294,7 +295,7 @@ static int updates_handler(struct ch_request *req)
     qsort(u->ids, (size_t)u->n, sizeof(u->ids[0]), cmp_i64);
     for (int i = 0; i < u->n; i++) {
         struct ch_db_param p = ch_db_param_int(u->ids[i]);
-        ch_db_batch_add(b, CH_DB_WORLD_BY_ID, &p, 1, on_update_read, u);
+        ch_db_batch_add(b, world_by_id_stmt, &p, 1, on_update_read, u);
     }
     ch_db_batch_submit(b, on_update_read_done, u);
     return 0;
@@ -344,26 +345,30 @@ static void on_cache_done(void *arg, int err)
     c->loaded = err ? -1 : 1;
     while (c->nwaiting > 0) {
         struct ch_request *req = c->waiting[--c->nwaiting];
-        if (err) ch_error(req, CH_ERR_SERVICE_UNAVAILABLE, "cache not available");
-        else serve_cached(req, c);
+        if (err)
+            ch_error(req, CH_ERR_SERVICE_UNAVAILABLE, "cache not available");
+        else
+            serve_cached(req, c);
         ch_request_release(req);
     }
 }
 
-/* Worker hooks: the pool, then the cache load, whose batch lives in the cache's own arena. */
+/* Worker hooks: the cache load, whose batch lives in the cache's own arena. The app starts the
+ * worker's pool before worker_start runs, and stops it before worker_stop runs (which answers
+ * a cache load still in flight), so the cache can be freed there. */
 static struct ch_arena cache_arenas[MAX_WORKERS];
 
 static int worker_start(struct ch_worker *w, void *arg)
 {
     (void)arg;
     int id = ch_worker_index(w);
-    int rc = ch_db_worker_start(db, w);
-    if (rc != 0 || id >= MAX_WORKERS) return rc ? rc : CH_ERANGE;
+    if (id >= MAX_WORKERS) return CH_ERANGE;
     struct world_cache *c = calloc(1, sizeof(*c));
     if (!c) return CH_ENOMEM;
     caches[id] = c;
     ch_arena_init(&cache_arenas[id], NULL, 0);
-    struct ch_db_batch *b = ch_db_batch_new(ch_db_worker_get(db, id), &cache_arenas[id]);
+    struct ch_db_batch *b =
+        ch_db_batch_new(ch_db_worker_get(ch_app_db(the_app), id), &cache_arenas[id]);
     if (!b) {
         c->loaded = -1;
         return 0;
@@ -377,8 +382,6 @@ static void worker_stop(struct ch_worker *w, void *arg)
 {
     (void)arg;
     int id = ch_worker_index(w);
-    /* Stopping the pool answers the cache load if it is still running. */
-    ch_db_worker_stop(db, w);
     if (id < MAX_WORKERS && caches[id]) {
         free(caches[id]);
         caches[id] = NULL;
@@ -386,14 +389,95 @@ static void worker_stop(struct ch_worker *w, void *arg)
     }
 }
 
-int techempower_register(struct ch_app *app, struct ch_db *handle, char *err, size_t errlen)
+/* The schema and seed data, as migrations of their own set (so they never clash with the
+ * versions of the app's other tables). Table and column names are unquoted, so they are lower
+ * case on PostgreSQL ("World" in the TechEmpower spec is the same table); randomnumber is
+ * 1..10000 as the spec requires. IF NOT EXISTS / ON CONFLICT let a database seeded by an
+ * earlier Chopin (which created these tables itself) be adopted as is. */
+static const struct ch_migration migrations[] = {
+    {
+        .version = 1,
+        .name = "create_world_fortune",
+        .sql = "CREATE TABLE IF NOT EXISTS world ("
+               "  id integer PRIMARY KEY,"
+               "  randomnumber integer NOT NULL DEFAULT 0);"
+               "CREATE TABLE IF NOT EXISTS fortune ("
+               "  id integer PRIMARY KEY,"
+               "  message varchar(2048) NOT NULL);",
+        .down = "DROP TABLE fortune; DROP TABLE world;",
+    },
+    {
+        .version = 2,
+        .name = "seed_world_fortune",
+        .sql_postgres =
+            "INSERT INTO world (id, randomnumber)"
+            "  SELECT g, 1 + floor(random() * 10000)::integer FROM generate_series(1, 10000) AS g"
+            "  ON CONFLICT (id) DO NOTHING;",
+        .sql_sqlite =
+            "WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < 10000)"
+            "  INSERT OR IGNORE INTO world (id, randomnumber)"
+            "  SELECT i, abs(random() % 10000) + 1 FROM g;",
+        .down = "DELETE FROM world;",
+    },
+    /* The TechEmpower Fortune table, ids 1..12. Row 11 must be HTML-escaped by the page that
+     * shows it; row 12 checks that UTF-8 survives the round trip. */
+    {
+        .version = 3,
+        .name = "seed_fortune",
+        .sql = "INSERT INTO fortune (id, message) VALUES"
+               " (1, 'fortune: No such file or directory'),"
+               " (2, 'A computer scientist is someone who fixes things that aren''t broken.'),"
+               " (3, 'After enough decimal places, nobody gives a damn.'),"
+               " (4, 'A bad random number generator: 1, 1, 1, 1, 1, 4.33e+67, 1, 1, 1'),"
+               " (5, 'A computer program does what you tell it to do, not what you want it to "
+               "do.'),"
+               " (6, 'Emacs is a nice operating system, but I prefer UNIX. \u2014 Tom "
+               "Christaensen'),"
+               " (7, 'Any program that runs right is obsolete.'),"
+               " (8, 'A list is only as strong as its weakest link. \u2014 Donald Knuth'),"
+               " (9, 'Feature: A bug with seniority.'),"
+               " (10, 'Computers make very fast, very accurate mistakes.'),"
+               " (11, '<script>alert(\"This should not be displayed in a browser alert "
+               "box.\");</script>'),"
+               " (12, '\u30d5\u30ec\u30fc\u30e0\u30ef\u30fc\u30af\u306e\u30d9\u30f3\u30c1\u30de"
+               "\u30fc\u30af')"
+               " ON CONFLICT (id) DO NOTHING;",
+        .down = "DELETE FROM fortune;",
+    },
+};
+
+int techempower_register(struct ch_app *app, char *err, size_t errlen)
 {
-    db = handle;
-    world_all_stmt = ch_db_stmt(db, "world_all", "SELECT id, randomnumber FROM world",
-                                "SELECT id, randomnumber FROM world", err, errlen);
-    if (world_all_stmt < 0) return world_all_stmt;
+    the_app = app;
+    int rc = ch_app_migrations(app, "techempower", migrations,
+                               sizeof(migrations) / sizeof(migrations[0]));
+    if (rc) {
+        snprintf(err, errlen, "cannot declare the TechEmpower migrations: %s", ch_strerror(rc));
+        return rc;
+    }
+    /* One text serves both drivers except the update: PostgreSQL zips two int arrays with
+     * unnest, ordered by id so that the nested loop the planner picks for small N locks rows
+     * in id order (with callers passing sorted ids, requests cannot deadlock); SQLite has no
+     * arrays, receives them as JSON text and zips them with json_each(). Either way it is one
+     * statement, atomic without an explicit transaction. */
+    world_by_id_stmt = ch_app_statement(app, "world_by_id",
+                                        "SELECT id, randomnumber FROM world WHERE id = $1", NULL);
+    fortunes_stmt = ch_app_statement(app, "fortunes", "SELECT id, message FROM fortune", NULL);
+    world_update_stmt = ch_app_statement(
+        app, "world_update",
+        "UPDATE world SET randomnumber = v.r"
+        " FROM (SELECT * FROM unnest($1::int[], $2::int[]) AS t(id, r) ORDER BY id) AS v"
+        " WHERE world.id = v.id",
+        "UPDATE world SET randomnumber = v.r"
+        " FROM (SELECT a.value AS id, b.value AS r"
+        "       FROM json_each($1) AS a JOIN json_each($2) AS b ON a.key = b.key) AS v"
+        " WHERE world.id = v.id");
+    world_all_stmt = ch_app_statement(app, "world_all", "SELECT id, randomnumber FROM world", NULL);
+    if (world_by_id_stmt < 0 || fortunes_stmt < 0 || world_update_stmt < 0 || world_all_stmt < 0) {
+        snprintf(err, errlen, "cannot declare the TechEmpower statements");
+        return CH_ENOMEM;
+    }
     ch_app_on_worker(app, worker_start, worker_stop, NULL);
-    int rc;
     if ((rc = ch_get(app, "/db", db_handler)) || (rc = ch_get(app, "/queries", queries_handler)) ||
         (rc = ch_get(app, "/fortunes", fortunes_handler)) ||
         (rc = ch_get(app, "/updates", updates_handler)) ||

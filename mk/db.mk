@@ -11,8 +11,8 @@ $(O)/obj/tests/db/%.o: CPPFLAGS += -Itests/unit -Itests/db
 $(O)/db-tests: $(DB_TEST_OBJ) $(O)/libchopin.a
 	$(CC) $(CFLAGS) $(LDOPT) -o $@ $(DB_TEST_OBJ) $(O)/libchopin.a $(LDLIBS)
 
-$(O)/db-bench: $(O)/obj/tests/db/bench.o $(O)/libchopin.a
-	$(CC) $(CFLAGS) $(LDOPT) -o $@ $< $(O)/libchopin.a $(LDLIBS)
+$(O)/db-bench: $(O)/obj/tests/db/bench.o $(O)/obj/tests/db/fixture.o $(O)/libchopin.a
+	$(CC) $(CFLAGS) $(LDOPT) -o $@ $(filter %.o,$^) $(O)/libchopin.a $(LDLIBS)
 
 db-test: $(O)/db-tests
 	./$(O)/db-tests
@@ -27,3 +27,7 @@ db-bench: $(O)/db-bench
 .PHONY: db-test db-test-asan db-bench
 
 -include $(DB_TEST_OBJ:.o=.d) $(O)/obj/tests/db/bench.d
+
+# The app tests/integration/test_migrations.py starts: public API only, like a user's.
+$(O)/db-test-app: tests/db/apps/migrate_app.c $(O)/libchopin.a
+	$(CC) -Iinclude $(CFLAGS) $(LDOPT) -o $@ $< $(O)/libchopin.a $(LDLIBS)

@@ -95,7 +95,7 @@ if want lint; then
 fi
 
 if want release && build all build/unit-tests build/test-app build/db-tests examples \
-    build/mw-app build/brotli-decode; then
+    build/mw-app build/brotli-decode build/db-test-app; then
     suite unit ./build/unit-tests
     suite db ./build/db-tests
     integration release "$PWD/build/chopin"
@@ -106,7 +106,8 @@ if want install && build all; then
 fi
 
 if want asan && build O=build/debug SAN=1 build/debug/chopin build/debug/unit-tests \
-    build/debug/test-app build/debug/db-tests build/debug/mw-app build/debug/brotli-decode; then
+    build/debug/test-app build/debug/db-tests build/debug/mw-app build/debug/brotli-decode \
+    build/debug/db-test-app build/debug/examples/db_hello; then
     suite unit-asan ./build/debug/unit-tests
     suite db-asan ./build/debug/db-tests
     integration asan "$PWD/build/debug/chopin"

@@ -1,5 +1,6 @@
 /* The database layer: one process-wide handle, a pool per worker, and batches of prepared
- * statements answered asynchronously on the worker's loop.
+ * statements answered asynchronously on the worker's loop; migrations; and the one call that
+ * wires all of it into an app.
  *
  * DATABASE_URL picks the driver:
  *   (unset or empty)                 SQLite file ./chopin.db, created on first start
@@ -9,13 +10,39 @@
  *   postgres://u:p@host:port/db      PostgreSQL (also postgresql://, and libpq's
  *   host=... dbname=...              key=value form; every libpq parameter is accepted)
  *
- * Lifecycle, on the threads that own each step:
- *   main thread:  db = ch_db_open(url, &opts, err, sizeof(err));   schema + seed data
- *                 id = ch_db_stmt(db, "name", pg_sql, sqlite_sql, err, sizeof(err));  ...
+ * The library owns no application data: opening a database creates no table (migrations
+ * create chopin_migrations, below) and registers no statement. An app brings its schema as
+ * migrations and its SQL as statements.
+ *
+ * Most apps need one call (see "Wiring on the app" at the end):
+ *
+ *     static const struct ch_migration migrations[] = {
+ *         {.version = 1,
+ *          .name = "create_posts",
+ *          .sql = "CREATE TABLE posts (id integer PRIMARY KEY, title text NOT NULL)",
+ *          .down = "DROP TABLE posts"},
+ *     };
+ *     static int post_by_id;
+ *
+ *     ch_app_use_database(app, NULL);          DATABASE_URL, DB_POOL_SIZE, WORKERS
+ *     ch_app_migrations(app, "app", migrations, 1);
+ *     post_by_id = ch_app_statement(app, "post_by_id",
+ *                                   "SELECT id, title FROM posts WHERE id = $1", NULL);
+ *     ... handlers: ch_db_batch_new(ch_request_db(req), &req->arena) ...
+ *     return ch_app_run(app, argc, argv);
+ *
+ * Lifecycle without the app, on the threads that own each step:
+ *   main thread:  db = ch_db_open(url, &opts, err, sizeof(err));
+ *                 ch_db_migrate(db, migrations, err, sizeof(err));
+ *                 id = ch_db_stmt(db, "name", sql, sqlite_sql_or_NULL, err, sizeof(err));  ...
  *   each worker:  ch_db_worker_start(db, w)  (from the server's worker_init hook)
  *                 handlers: ch_db_batch_new / _add / _submit, callbacks on the same thread
  *                 ch_db_worker_stop(db, w)   (from the worker_cleanup hook)
  *   main thread:  ch_db_free(db) once every worker has stopped.
+ *
+ * SQL text: parameters are numbered $1, $2... on both drivers, so one text serves both
+ * (SQLite binds them by name; a parameter may appear several times, in any order). SQLite
+ * also takes ? and ?NNN, bound by position.
  *
  * A batch is the queries of one HTTP request. They run in order, in one implicit
  * transaction (a failure rolls back the batch's earlier writes and the later statements
@@ -34,18 +61,13 @@
  * done callback. When the database is down, the pool's queue is full or the worker stops,
  * they run promptly with CH_EUNAVAILABLE (answer 503 Service Unavailable). The layer never
  * touches the batch after the last of them returned, so the done callback may release the
- * request whose arena held the batch.
- *
- * Schema created at startup (idempotent), the same on both drivers:
- *   world(id integer primary key, randomnumber integer)       ids 1..10000
- *   fortune(id integer primary key, message text)              the 12 TechEmpower rows
- *   notes(id integer primary key (auto), title text, body text,
- *         created_at timestamp, read back as text "YYYY-MM-DDTHH:MM:SS.mmmZ") */
+ * request whose arena held the batch. */
 #ifndef CHOPIN_DB_H
 #define CHOPIN_DB_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "arena.h"
 #include "str.h"
@@ -60,20 +82,6 @@ struct ch_db;        /* process-wide: URL, statements, driver state */
 struct ch_db_worker; /* one worker's pool; used only on that worker's thread */
 struct ch_db_batch;  /* the queries of one request, allocated in its arena */
 struct ch_db_result; /* a read-only view of one query's outcome, valid during its callback */
-
-/* Statements every database has, prepared on every connection (ids for ch_db_batch_add). */
-enum ch_db_builtin {
-    /* $1 = id. One row (id, randomnumber), or none. */
-    CH_DB_WORLD_BY_ID = 0,
-    /* No parameters. All fortune rows (id, message), in no particular order. */
-    CH_DB_FORTUNES = 1,
-    /* $1 = ids, $2 = new randomnumbers: two int arrays of the same length. Updates every
-     * listed row in one statement and reports the rows changed (ch_db_affected). Pass ids
-     * sorted ascending and without duplicates: concurrent updates then lock rows in the same
-     * order and cannot deadlock, and each row gets a well-defined value. */
-    CH_DB_WORLD_UPDATE = 2,
-    CH_DB_BUILTIN_COUNT = 3
-};
 
 struct ch_db_options {
     /* PostgreSQL: connections per worker. SQLite: threads of the shared query pool (capped
@@ -97,10 +105,10 @@ struct ch_db_options {
 };
 
 /* Opens the database named by `url` (NULL or "" for ./chopin.db), on the main thread at
- * startup: validates the URL, connects once synchronously (the only blocking connect), creates
- * the schema and seed data if missing, and prepares the built-in statements. `opts` may be
- * NULL for the defaults. Returns the handle, or NULL with a one-line reason in `err` (bad URL,
- * unreachable server, authentication, unwritable file...). */
+ * startup: validates the URL and connects once synchronously (the only blocking connect; the
+ * startup connection also runs the migrations and checks the statements). Creates nothing.
+ * `opts` may be NULL for the defaults. Returns the handle, or NULL with a one-line reason in `err`
+ * (bad URL, unreachable server, authentication, unwritable file...). */
 struct ch_db *ch_db_open(const char *url, const struct ch_db_options *opts, char *err,
                          size_t errlen);
 
@@ -110,14 +118,16 @@ void ch_db_free(struct ch_db *db);
 /* "postgres" or "sqlite". */
 const char *ch_db_driver(const struct ch_db *db);
 
-/* Registers a statement under `name` (for messages), with its SQL in each dialect: PostgreSQL
- * numbers parameters $1, $2...; SQLite takes ? or ?NNN. The SQL of the other driver may be
- * NULL. The statement is checked now on the startup connection (syntax, tables, parameter
- * types), so a mistake is a startup error, and later prepared on every pool connection.
- * Call it on the main thread after ch_db_open and before the first ch_db_worker_start.
- * Returns the statement id (>= CH_DB_BUILTIN_COUNT) or a negative CH_E* code with the reason
- * in `err` (CH_EBUSY once workers have started). */
-int ch_db_stmt(struct ch_db *db, const char *name, const char *pg_sql, const char *sqlite_sql,
+/* Registers a statement under `name` (for messages). `sql` serves both drivers (parameters
+ * $1, $2...); `sqlite_sql`, when not NULL, replaces it on SQLite (for SQL that differs, e.g.
+ * arrays). A NULL `sql` with a `sqlite_sql` makes a SQLite-only statement (an error on
+ * PostgreSQL). The statement is checked now on the startup connection (syntax, tables,
+ * parameter types), so a mistake is a startup error naming it, and later prepared on every
+ * pool connection. Call it on the main thread after ch_db_open (and after the migrations that
+ * create its tables) and before the first ch_db_worker_start. Returns the statement id (0, 1,
+ * 2... in registration order) or a negative CH_E* code with the reason in `err` (CH_EBUSY
+ * once workers have started). */
+int ch_db_stmt(struct ch_db *db, const char *name, const char *sql, const char *sqlite_sql,
                char *err, size_t errlen);
 
 /* Creates worker `w`'s pool on its loop, on that worker's thread (its worker_init hook). The
@@ -136,8 +146,8 @@ void ch_db_worker_stop(struct ch_db *db, struct ch_worker *w);
  * meaningful on that worker's thread. */
 struct ch_db_worker *ch_db_worker_get(const struct ch_db *db, int worker_id);
 
-/* The pool of the worker serving `req`, in the database given to its app (ch_app_set_db());
- * NULL when the app has none or the pool is not started. */
+/* The pool of the worker serving `req`, in its app's database (ch_app_use_database() or
+ * ch_app_set_db()); NULL when the app has none or the pool is not started. */
 struct ch_db_worker *ch_request_db(const struct ch_request *req);
 
 /* Counters of one worker's pool, for tests, logs and health checks. */
@@ -270,6 +280,137 @@ int64_t ch_db_int(const struct ch_db_result *res, int row, int col);
  * NULL or out of range. Other PostgreSQL types come in their binary form: cast them to text
  * in the SQL. Valid during the callback (formatted values: as long as the arena). */
 struct ch_str ch_db_text(const struct ch_db_result *res, int row, int col);
+
+/* ---- Migrations ----------------------------------------------------------------------------
+ *
+ * An app declares its schema as ordered migrations, in named sets: "app" for the app's own,
+ * and one per library component that ships tables (e.g. "auth"), so versions never clash
+ * between them. At startup the pending ones are applied: sets in the order they were added,
+ * each set by ascending version, each migration in its own transaction together with its
+ * record in the table
+ *
+ *   chopin_migrations(id, set_name, version, name, checksum, applied_at)
+ *
+ * so a failing migration leaves nothing half-applied; startup stops with one line naming it.
+ * Do not put BEGIN/COMMIT in a migration, nor statements PostgreSQL refuses inside a
+ * transaction (CREATE INDEX CONCURRENTLY, VACUUM).
+ *
+ * Checks, before anything is applied:
+ *  - an applied migration whose text (for the current driver) changed since is an error that
+ *    names it: edit the schema with a new migration, never by changing an applied one;
+ *  - an applied version that this program does not declare (in a set it declares) is a
+ *    warning, not an error: during a rolling deploy or after rolling back to the previous
+ *    release, the older program must still start against the newer schema. --migrate-status
+ *    lists such versions as "missing".
+ *
+ * Several processes starting at once against one database apply each migration exactly once:
+ * on PostgreSQL they serialize on an advisory lock for the whole run; on SQLite each migration
+ * runs in an exclusive transaction that first checks whether another process applied it.
+ *
+ * Migrations in code: an array of struct ch_migration. SQL texts: `sql` serves both drivers;
+ * `sql_postgres` / `sql_sqlite` replace it on one of them. Same for the optional down step. A
+ * migration with no SQL for the driver in use is an error when it would be applied.
+ *
+ * Migrations as files, one directory per set (ch_migrations_dir()):
+ *   0001_create_posts.sql              up, both drivers
+ *   0001_create_posts.postgres.sql     up, PostgreSQL only (replaces the plain file there)
+ *   0001_create_posts.sqlite.sql       up, SQLite only
+ *   0001_create_posts.down.sql         down step, both drivers (optional)
+ *   0001_create_posts.down.postgres.sql / .down.sqlite.sql   per-driver down steps
+ * The version is the leading number (0001 and 1 are the same version), the name is what
+ * follows the first '_' up to the first '.'. Other files ending in .sql, two names for one
+ * version, or an up step missing for a version that has down steps are errors; files not
+ * ending in .sql (README, .keep) are ignored. */
+struct ch_migration {
+    int64_t version;  /* > 0, unique within its set */
+    const char *name; /* shown in messages and recorded: letters, digits, '_' and '-' */
+    const char *sql;  /* the up step on both drivers, unless overridden */
+    const char *sql_postgres;
+    const char *sql_sqlite;
+    const char *down; /* optional down step (--migrate-down); NULL: none */
+    const char *down_postgres;
+    const char *down_sqlite;
+};
+
+/* A registry of migration sets, before any database is open. */
+struct ch_migrations;
+
+struct ch_migrations *ch_migrations_new(void);
+void ch_migrations_free(struct ch_migrations *ms);
+
+/* Adds `n` migrations (copied) to set `set` ("app", "auth": letters, digits and '_'). Fails
+ * with a one-line reason for a bad set or name, a version <= 0, or a version already in the
+ * set. 0 or a negative CH_E* code. */
+int ch_migrations_add(struct ch_migrations *ms, const char *set, const struct ch_migration *m,
+                      size_t n, char *err, size_t errlen);
+
+/* Reads every migration of directory `dir` into set `set` (the file convention above), now.
+ * 0 or a negative CH_E* code with a one-line reason naming the file. */
+int ch_migrations_dir(struct ch_migrations *ms, const char *set, const char *dir, char *err,
+                      size_t errlen);
+
+/* Applies the pending migrations of `ms` (NULL: none, but chopin_migrations is created), on the
+ * main thread before any worker starts. 0, or a negative CH_E* code with one line in `err`. */
+int ch_db_migrate(struct ch_db *db, const struct ch_migrations *ms, char *err, size_t errlen);
+
+/* Writes a table of every migration to `out`: set, version, name, status (applied, pending,
+ * changed: applied with another text, missing: applied but not declared), applied time. Changes
+ * nothing in the database. 0 or a negative CH_E* code. */
+int ch_db_migrate_status(struct ch_db *db, const struct ch_migrations *ms, FILE *out, char *err,
+                         size_t errlen);
+
+/* Rolls back the last `n` applied migrations (latest first), each with its down step in its
+ * own transaction, deleting its record. Refuses, changing nothing, when fewer than `n` are
+ * applied or when one of them has no down step for this driver or is not declared. 0 or a
+ * negative CH_E* code with one line in `err`. */
+int ch_db_migrate_down(struct ch_db *db, const struct ch_migrations *ms, int n, char *err,
+                       size_t errlen);
+
+/* ---- Wiring on the app ---------------------------------------------------------------------
+ *
+ * ch_app_use_database() makes ch_app_serve() (and ch_app_run()):
+ *   1. open the database (DATABASE_URL unless opts->url; DB_POOL_SIZE and WORKERS fill
+ *      opts->db.pool_size and .workers when those are 0),
+ *   2. apply the migrations declared with ch_app_migrations() / ch_app_migrations_dir(),
+ *   3. check every statement declared with ch_app_statement(), in order (so a typo or a
+ *      missing column is a startup error naming the statement),
+ *   4. start each worker's pool on that worker's thread before the app's own worker start
+ *      hook (ch_app_on_worker) runs, and stop it before the app's stop hook runs (every
+ *      batch's callbacks have then run, so the hook may free what they used),
+ *   5. close the database and free everything once the workers stopped.
+ * Any failure is one line on stderr and exit status 1. Handlers reach their worker's pool with
+ * ch_request_db(req); worker hooks with ch_db_worker_get(ch_app_db(app), ch_worker_index(w)).
+ *
+ * The command line gains (ch_app_configure()):
+ *   --migrate-status   prints the migrations table and exits 0
+ *   --migrate-only     applies the pending migrations and exits 0 (1 on failure)
+ *   --migrate-down N   rolls back the last N migrations (see ch_db_migrate_down) and exits
+ * Declaring migrations or statements without ch_app_use_database() is a startup error.
+ * An app that opens and manages its database itself uses ch_app_set_db() instead (chopin/app.h);
+ * the two are exclusive. */
+struct ch_app;
+
+struct ch_app_db_options {
+    const char *url;         /* NULL: the configuration's DATABASE_URL */
+    struct ch_db_options db; /* 0 fields: DB_POOL_SIZE, WORKERS, then the layer's defaults */
+};
+
+/* `opts` may be NULL (copied, with the url string). 0 or a negative CH_E* code. */
+int ch_app_use_database(struct ch_app *app, const struct ch_app_db_options *opts);
+
+/* ch_migrations_add() / ch_migrations_dir() into the app's registry. Errors are also kept
+ * and reported by ch_app_serve(). 0 or a negative CH_E* code. */
+int ch_app_migrations(struct ch_app *app, const char *set, const struct ch_migration *m, size_t n);
+int ch_app_migrations_dir(struct ch_app *app, const char *set, const char *dir);
+
+/* Declares a statement (ch_db_stmt() rules: `sql` for both drivers, `sql_sqlite` may replace it
+ * on SQLite), checked at startup after the migrations. Returns its id for ch_db_batch_add(),
+ * known at once (0, 1, 2... in declaration order), or a negative CH_E* code (the error is also
+ * kept and reported by ch_app_serve()). */
+int ch_app_statement(struct ch_app *app, const char *name, const char *sql, const char *sql_sqlite);
+
+/* The open database while the app serves (in worker hooks and handlers), else NULL. */
+struct ch_db *ch_app_db(const struct ch_app *app);
 
 #ifdef __cplusplus
 }

@@ -48,6 +48,9 @@ const char *ch_config_usage(void)
            "  --host ADDR      SERVER_HOST: address to listen on (default 127.0.0.1)\n"
            "  --port N         SERVER_PORT: port (default 3000)\n"
            "  --workers N      WORKERS: worker threads (default: CPUs available)\n"
+           "  --migrate-status print the database migrations and their state, then exit\n"
+           "  --migrate-only   apply the pending migrations, then exit\n"
+           "  --migrate-down N roll back the last N migrations (with down steps), then exit\n"
            "  --help           print this text\n"
            "  --version        print the version\n"
            "\n"
@@ -240,6 +243,39 @@ static const char *const env_names[] = {
     "BEHIND_TLS",
 };
 
+/* --migrate-status, --migrate-only, --migrate-down N (or =N): 1 when argv[*i] was one of
+ * them, 0 when not, CH_EINVAL with the reason. */
+static int migrate_flag(struct ch_config *cfg, int argc, char **argv, int *i, char *err,
+                        size_t errlen)
+{
+    const char *a = argv[*i], *value = NULL;
+    enum ch_migrate_cmd cmd = CH_MIGRATE_NONE;
+    if (!strcmp(a, "--migrate-status")) {
+        cmd = CH_MIGRATE_STATUS;
+    } else if (!strcmp(a, "--migrate-only")) {
+        cmd = CH_MIGRATE_ONLY;
+    } else if (!strncmp(a, "--migrate-down", 14) && (a[14] == '\0' || a[14] == '=')) {
+        cmd = CH_MIGRATE_DOWN;
+        value = a[14] == '=' ? a + 15 : *i + 1 < argc ? argv[++*i] : NULL;
+    }
+    if (cmd == CH_MIGRATE_NONE) return 0;
+    if (cfg->migrate != CH_MIGRATE_NONE) {
+        snprintf(err, errlen, "use one of --migrate-status, --migrate-only, --migrate-down");
+        return CH_EINVAL;
+    }
+    if (cmd == CH_MIGRATE_DOWN) {
+        char *end = NULL;
+        long n = value ? strtol(value, &end, 10) : 0;
+        if (!value || !*value || *end || n < 1 || n > 1000000) {
+            snprintf(err, errlen, "--migrate-down needs a number of migrations >= 1");
+            return CH_EINVAL;
+        }
+        cfg->migrate_down = (int)n;
+    }
+    cfg->migrate = cmd;
+    return 1;
+}
+
 int ch_config_load(struct ch_config *cfg, int argc, char **argv, char *err, size_t errlen)
 {
     return ch__config_load(cfg, argc, argv, err, errlen, NULL, NULL);
@@ -274,6 +310,10 @@ int ch__config_load(struct ch_config *cfg, int argc, char **argv, char *err, siz
         if (!strcmp(a, "--version")) {
             printf("chopin %s\n", CH_VERSION);
             return 1;
+        }
+        if ((rc = migrate_flag(cfg, argc, argv, &i, err, errlen)) != 0) {
+            if (rc > 0) continue;
+            return rc;
         }
         size_t k = 0, n = sizeof(flags) / sizeof(flags[0]);
         const char *value = NULL;

@@ -77,9 +77,9 @@ static void stmt_free(struct ch__db_stmt *st)
     free(st->name);
     free(st->sql);
     free(st->ptypes);
+    free(st->sq_index);
 }
 
-/* Registers without the sealed check (ch_db_open adds the built-ins through it). */
 static int stmt_add(struct ch_db *db, const char *name, const char *sql, char *err, size_t errlen)
 {
     if (!name || !sql) {
@@ -138,14 +138,6 @@ struct ch_db *ch_db_open(const char *url, const struct ch_db_options *opts, char
         free(db);
         return NULL;
     }
-    const char *const *sql =
-        drv == &ch__db_pg_driver ? ch__db_pg_builtin_sql : ch__db_sqlite_builtin_sql;
-    for (int i = 0; i < CH_DB_BUILTIN_COUNT; i++) {
-        if (stmt_add(db, ch__db_builtin_names[i], sql[i], err, errlen) != i) {
-            ch_db_free(db);
-            return NULL;
-        }
-    }
     return db;
 }
 
@@ -164,9 +156,10 @@ const char *ch_db_driver(const struct ch_db *db)
     return db->drv->name;
 }
 
-int ch_db_stmt(struct ch_db *db, const char *name, const char *pg_sql, const char *sqlite_sql,
+int ch_db_stmt(struct ch_db *db, const char *name, const char *sql, const char *sqlite_sql,
                char *err, size_t errlen)
 {
+    if (!name) name = "(unnamed)";
     pthread_mutex_lock(&db->lock);
     int sealed = db->sealed;
     pthread_mutex_unlock(&db->lock);
@@ -174,7 +167,8 @@ int ch_db_stmt(struct ch_db *db, const char *name, const char *pg_sql, const cha
         ch__db_errf(err, errlen, "statement '%s' registered after the workers started", name);
         return CH_EBUSY;
     }
-    return stmt_add(db, name, db->drv == &ch__db_pg_driver ? pg_sql : sqlite_sql, err, errlen);
+    return stmt_add(db, name, db->drv == &ch__db_sqlite_driver && sqlite_sql ? sqlite_sql : sql,
+                    err, errlen);
 }
 
 /* The deferred-failure timer: answers refused batches outside of the submit that refused

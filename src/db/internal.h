@@ -20,6 +20,8 @@ struct ch__db_stmt {
     int nparams;
     unsigned *ptypes; /* PostgreSQL: the parameter type OIDs the server inferred */
     int readonly;     /* SQLite: sqlite3_stmt_readonly() */
+    int *sq_index;    /* SQLite, $N parameters: the bind index of $1..$nparams (0: unused);
+                       * NULL when bound by position (?, ?NNN) */
 };
 
 struct ch__db_query {
@@ -75,10 +77,17 @@ struct ch_db_result {
 struct ch__db_driver {
     const char *name;
     int pool_per_worker; /* pool_size counts connections of each worker, not of the process */
-    /* Startup, main thread: connect, create schema and seed, keep what stmt_check needs. */
+    /* Startup, main thread: connect, keep what stmt_check and the migrations need. */
     int (*open)(struct ch_db *db, const char *target, char *err, size_t errlen);
     /* Startup: validates st->sql and fills nparams/ptypes/readonly. */
     int (*stmt_check)(struct ch_db *db, struct ch__db_stmt *st, int id, char *err, size_t errlen);
+    /* Migrations, main thread, on the startup connection (before seal): runs a script of
+     * one or more statements; and a query with text parameters ($1...) whose rows (values
+     * NUL-terminated, NULL for SQL NULL) go to `row`. 0 or -1 with the driver's message. */
+    int (*exec)(struct ch_db *db, const char *sql, char *err, size_t errlen);
+    int (*query)(struct ch_db *db, const char *sql, int nparams, const char *const *params,
+                 void (*row)(void *arg, int ncols, const char *const *vals), void *arg, char *err,
+                 size_t errlen);
     /* First worker start, under db->lock: startup-only resources may go. */
     void (*seal)(struct ch_db *db);
     void (*close)(struct ch_db *db);
@@ -136,16 +145,8 @@ uint64_t ch__db_random(struct ch_db_worker *dw);
 void ch__db_errf(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Schema and seed data (seed.c). */
-extern const char ch__db_pg_schema[];
-extern const char ch__db_sqlite_schema[];
-extern const char *const ch__db_fortunes[12];
-extern const char *const ch__db_pg_builtin_sql[CH_DB_BUILTIN_COUNT];
-extern const char *const ch__db_sqlite_builtin_sql[CH_DB_BUILTIN_COUNT];
-extern const char *const ch__db_builtin_names[CH_DB_BUILTIN_COUNT];
-
-/* Formats a time (milliseconds since the Unix epoch, UTC) as "YYYY-MM-DDTHH:MM:SS.mmmZ" into
- * dst (at least 32 bytes); returns the length. */
+/* Formats a time (util.c; milliseconds since the Unix epoch, UTC) as "YYYY-MM-DDTHH:MM:SS.mmmZ"
+ * into dst (at least 32 bytes); returns the length. */
 size_t ch__db_format_time(char *dst, int64_t unix_ms);
 
 #endif

@@ -67,21 +67,6 @@ static int exec_ok(PGconn *pg, PGresult *r, const char *what, char *err, size_t 
     return ok;
 }
 
-static int seed_fortunes(PGconn *pg, char *err, size_t errlen)
-{
-    for (int i = 0; i < 12; i++) {
-        char id[16];
-        snprintf(id, sizeof(id), "%d", i + 1);
-        const char *vals[2] = {id, ch__db_fortunes[i]};
-        PGresult *r = PQexecParams(pg,
-                                   "INSERT INTO fortune (id, message) VALUES ($1::int, $2)"
-                                   " ON CONFLICT (id) DO NOTHING",
-                                   2, NULL, vals, NULL, NULL, 0);
-        if (!exec_ok(pg, r, "cannot seed the fortune table", err, errlen)) return -1;
-    }
-    return 0;
-}
-
 static int keep(struct ch__pg_db *p, int *n, const char *key, const char *val)
 {
     char *copy = strdup(val);
@@ -163,12 +148,6 @@ static int pg_open(struct ch_db *db, const char *url, char *err, size_t errlen)
         return CH_EUNAVAILABLE;
     }
     PQsetNoticeProcessor(p->boot, ch__pg_notice, NULL);
-    if (!exec_ok(p->boot, PQexec(p->boot, ch__db_pg_schema), "cannot create the schema", err,
-                 errlen) ||
-        seed_fortunes(p->boot, err, errlen) != 0) {
-        pg_close(db);
-        return CH_EIO;
-    }
     if (pin_params(p, url) != 0) {
         ch__db_errf(err, errlen, "out of memory");
         pg_close(db);
@@ -204,6 +183,46 @@ static int pg_stmt_check(struct ch_db *db, struct ch__db_stmt *st, int id, char 
         for (int i = 0; i < st->nparams; i++) st->ptypes[i] = PQparamtype(d, i);
     }
     PQclear(d);
+    return 0;
+}
+
+/* Migrations: scripts go through the simple query protocol (several statements at once). */
+static int pg_exec(struct ch_db *db, const char *sql, char *err, size_t errlen)
+{
+    struct ch__pg_db *p = db->drv_data;
+    PGresult *r = PQexec(p->boot, sql);
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY) {
+        PQclear(r);
+        return 0;
+    }
+    const char *msg = r ? PQresultErrorMessage(r) : PQerrorMessage(p->boot);
+    ch__db_errf(err, errlen, "%.*s", (int)strcspn(msg, "\n"), msg);
+    PQclear(r);
+    return -1;
+}
+
+static int pg_query(struct ch_db *db, const char *sql, int nparams, const char *const *params,
+                    void (*row)(void *arg, int ncols, const char *const *vals), void *arg,
+                    char *err, size_t errlen)
+{
+    struct ch__pg_db *p = db->drv_data;
+    PGresult *r = PQexecParams(p->boot, sql, nparams, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        const char *msg = r ? PQresultErrorMessage(r) : PQerrorMessage(p->boot);
+        ch__db_errf(err, errlen, "%.*s", (int)strcspn(msg, "\n"), msg);
+        PQclear(r);
+        return -1;
+    }
+    int ncols = PQnfields(r);
+    const char *vals[16];
+    if (ncols > 16) ncols = 16;
+    for (int i = 0, n = PQntuples(r); row && i < n; i++) {
+        for (int c = 0; c < ncols; c++) vals[c] = PQgetisnull(r, i, c) ? NULL : PQgetvalue(r, i, c);
+        row(arg, ncols, vals);
+    }
+    PQclear(r);
     return 0;
 }
 
@@ -586,6 +605,8 @@ const struct ch__db_driver ch__db_pg_driver = {
     .pool_per_worker = 1,
     .open = pg_open,
     .stmt_check = pg_stmt_check,
+    .exec = pg_exec,
+    .query = pg_query,
     .seal = pg_seal,
     .close = pg_close,
     .worker_start = ch__pg_worker_start,

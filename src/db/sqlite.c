@@ -1,4 +1,4 @@
-/* SQLite: startup (open, WAL, schema and seed, the query threads), statement checks,
+/* SQLite: startup (open, WAL, the query threads, the migrations' SQL), statement checks,
  * parameters and result values. The threads and the per-worker queues are in sqlite_pool.c,
  * which also explains why SQLite runs on threads rather than on the workers' loops. */
 #include <stdio.h>
@@ -10,7 +10,7 @@
 #include "db/sqlite.h"
 #include "chopin/log.h"
 
-enum { BUSY_TIMEOUT_MS = 5000 };
+enum { BUSY_TIMEOUT_MS = 5000, MIGRATE_BUSY_TIMEOUT_MS = 600000 };
 
 static int open_conn(const char *path, sqlite3 **out, char *err, size_t errlen)
 {
@@ -29,33 +29,6 @@ static int open_conn(const char *path, sqlite3 **out, char *err, size_t errlen)
     sqlite3_exec(c, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
     *out = c;
     return 0;
-}
-
-static int exec(sqlite3 *c, const char *sql, const char *what, char *err, size_t errlen)
-{
-    char *msg = NULL;
-    if (sqlite3_exec(c, sql, NULL, NULL, &msg) == SQLITE_OK) return 0;
-    ch__db_errf(err, errlen, "%s: %s", what, msg ? msg : sqlite3_errmsg(c));
-    sqlite3_free(msg);
-    sqlite3_exec(c, "ROLLBACK", NULL, NULL, NULL);
-    return -1;
-}
-
-static int seed_fortunes(sqlite3 *c, char *err, size_t errlen)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(c, "INSERT OR IGNORE INTO fortune (id, message) VALUES (?, ?)", -1,
-                                &st, NULL);
-    for (int i = 0; rc == SQLITE_OK && i < 12; i++) {
-        sqlite3_bind_int(st, 1, i + 1);
-        sqlite3_bind_text(st, 2, ch__db_fortunes[i], -1, SQLITE_STATIC);
-        rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
-        sqlite3_reset(st);
-    }
-    sqlite3_finalize(st);
-    if (rc == SQLITE_OK) return 0;
-    ch__db_errf(err, errlen, "cannot seed the fortune table: %s", sqlite3_errmsg(c));
-    return -1;
 }
 
 static void sq_close(struct ch_db *db)
@@ -122,11 +95,6 @@ static int sq_open(struct ch_db *db, const char *path, char *err, size_t errlen)
                    path, mode ? (const char *)mode : sqlite3_errmsg(boot));
         sqlite3_finalize(st);
     }
-    if (exec(boot, ch__db_sqlite_schema, "cannot create the schema", err, errlen) != 0 ||
-        seed_fortunes(boot, err, errlen) != 0) {
-        sq_close(db);
-        return CH_EIO;
-    }
     for (int i = 1; i < s->nthreads; i++) {
         if (open_conn(path, &s->threads[i].conn, err, errlen) != 0) {
             sq_close(db);
@@ -146,6 +114,47 @@ static int sq_open(struct ch_db *db, const char *path, char *err, size_t errlen)
     return 0;
 }
 
+/* Parameters numbered $1..$N (PostgreSQL's style) are named parameters to SQLite, indexed in
+ * order of first appearance: "$2 ... $1" gives $2 index 1. They are bound by name, through a
+ * map from N to SQLite's index, so one SQL text serves both drivers. ? and ?NNN stay
+ * positional; mixing the two styles is refused, as is any other named parameter with $N. */
+static int dollar_number(const char *name)
+{
+    if (!name || name[0] != '$' || name[1] < '1' || name[1] > '9') return 0;
+    long v = 0;
+    for (const char *c = name + 1; *c; c++) {
+        if (*c < '0' || *c > '9' || v > 100000) return 0;
+        v = v * 10 + (*c - '0');
+    }
+    return (int)v;
+}
+
+int ch__sq_param_map(sqlite3_stmt *p, int *nparams, int **index)
+{
+    int count = sqlite3_bind_parameter_count(p), numbered = 0, max = 0;
+    *index = NULL;
+    for (int i = 1; i <= count; i++) {
+        int v = dollar_number(sqlite3_bind_parameter_name(p, i));
+        if (v) numbered++;
+        if (v > max) max = v;
+    }
+    if (!numbered) {
+        *nparams = count;
+        return 0;
+    }
+    if (numbered != count || max > 32767) return -1;
+    int *map = calloc((size_t)max, sizeof(*map));
+    if (!map) return -1;
+    for (int k = 1; k <= max; k++) {
+        char name[16];
+        snprintf(name, sizeof(name), "$%d", k);
+        map[k - 1] = sqlite3_bind_parameter_index(p, name);
+    }
+    *nparams = max;
+    *index = map;
+    return 0;
+}
+
 /* Checked on the startup connection, which query thread 0 only uses once batches arrive,
  * and batches only arrive after the statements are sealed. */
 static int sq_stmt_check(struct ch_db *db, struct ch__db_stmt *st, int id, char *err, size_t errlen)
@@ -162,10 +171,65 @@ static int sq_stmt_check(struct ch_db *db, struct ch__db_stmt *st, int id, char 
         sqlite3_finalize(p);
         return CH_EINVAL;
     }
-    st->nparams = sqlite3_bind_parameter_count(p);
+    if (ch__sq_param_map(p, &st->nparams, &st->sq_index) != 0) {
+        ch__db_errf(err, errlen,
+                    "statement '%s': parameters must be all $1..$N or all ? / ?NNN, not a mix",
+                    st->name);
+        sqlite3_finalize(p);
+        return CH_EINVAL;
+    }
     st->readonly = sqlite3_stmt_readonly(p);
     sqlite3_finalize(p);
     return 0;
+}
+
+/* Migrations run on the startup connection, with a long busy timeout: another process may
+ * hold the write lock for the whole of a long migration. */
+static int sq_exec(struct ch_db *db, const char *sql, char *err, size_t errlen)
+{
+    struct ch__sq_db *s = db->drv_data;
+    sqlite3 *c = s->threads[0].conn;
+    char *msg = NULL;
+    sqlite3_busy_timeout(c, MIGRATE_BUSY_TIMEOUT_MS);
+    int rc = sqlite3_exec(c, sql, NULL, NULL, &msg);
+    sqlite3_busy_timeout(c, BUSY_TIMEOUT_MS);
+    if (rc == SQLITE_OK) return 0;
+    ch__db_errf(err, errlen, "%s", msg ? msg : sqlite3_errmsg(c));
+    sqlite3_free(msg);
+    return -1;
+}
+
+static int sq_query(struct ch_db *db, const char *sql, int nparams, const char *const *params,
+                    void (*row)(void *arg, int ncols, const char *const *vals), void *arg,
+                    char *err, size_t errlen)
+{
+    struct ch__sq_db *s = db->drv_data;
+    sqlite3 *c = s->threads[0].conn;
+    sqlite3_stmt *p = NULL;
+    int n = 0, *map = NULL, rc = sqlite3_prepare_v2(c, sql, -1, &p, NULL);
+    if (rc == SQLITE_OK && ch__sq_param_map(p, &n, &map) != 0) rc = SQLITE_MISUSE;
+    for (int i = 0; rc == SQLITE_OK && i < nparams && i < n; i++) {
+        int at = map ? map[i] : i + 1;
+        if (at) rc = sqlite3_bind_text(p, at, params[i], -1, SQLITE_STATIC);
+    }
+    sqlite3_busy_timeout(c, MIGRATE_BUSY_TIMEOUT_MS);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(p)) == SQLITE_ROW) {
+        const char *vals[16];
+        int ncols = sqlite3_column_count(p);
+        if (ncols > 16) ncols = 16;
+        for (int k = 0; k < ncols; k++) vals[k] = (const char *)sqlite3_column_text(p, k);
+        if (row) row(arg, ncols, vals);
+        rc = SQLITE_OK;
+    }
+    sqlite3_busy_timeout(c, BUSY_TIMEOUT_MS);
+    free(map);
+    if (rc == SQLITE_DONE) {
+        sqlite3_finalize(p);
+        return 0;
+    }
+    ch__db_errf(err, errlen, "%s", rc == SQLITE_MISUSE ? "bad parameters" : sqlite3_errmsg(c));
+    sqlite3_finalize(p);
+    return -1;
 }
 
 static void sq_seal(struct ch_db *db)
@@ -254,6 +318,8 @@ const struct ch__db_driver ch__db_sqlite_driver = {
     .name = "sqlite",
     .open = sq_open,
     .stmt_check = sq_stmt_check,
+    .exec = sq_exec,
+    .query = sq_query,
     .seal = sq_seal,
     .close = sq_close,
     .worker_start = ch__sq_worker_start,

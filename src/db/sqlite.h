@@ -41,6 +41,10 @@ struct ch__sq_db {
     int quit;
 };
 
+/* How a prepared statement's parameters are bound: *nparams, and for $1..$N an allocated map
+ * from N-1 to SQLite's bind index (0: unused), else NULL (positional). -1 for a mix. */
+int ch__sq_param_map(sqlite3_stmt *p, int *nparams, int **index);
+
 /* SQLite result codes to CH_E* codes. */
 int ch__sq_map_rc(int rc);
 

@@ -115,18 +115,21 @@ static sqlite3_stmt *stmt_get(struct ch__sq_thread *t, int id)
     return t->stmts[id];
 }
 
-static int bind_all(sqlite3_stmt *st, const struct ch__db_query *q, int n)
+/* Parameter i goes to index i + 1, or for $N statements to the index SQLite gave $i+1 (none
+ * when the SQL does not use it). */
+static int bind_all(sqlite3_stmt *st, const struct ch__db_query *q, const struct ch__db_stmt *def)
 {
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < def->nparams; i++) {
         const struct ch_db_param *p = &q->u.sq.params[i];
-        int rc;
+        int at = def->sq_index ? def->sq_index[i] : i + 1, rc;
+        if (!at) continue;
         switch (p->type) {
-        case CH_DB_PARAM_INT: rc = sqlite3_bind_int64(st, i + 1, p->u.i); break;
+        case CH_DB_PARAM_INT: rc = sqlite3_bind_int64(st, at, p->u.i); break;
         case CH_DB_PARAM_TEXT:
-            rc = sqlite3_bind_text64(st, i + 1, p->u.text.ptr ? p->u.text.ptr : "", p->u.text.len,
+            rc = sqlite3_bind_text64(st, at, p->u.text.ptr ? p->u.text.ptr : "", p->u.text.len,
                                      SQLITE_STATIC, SQLITE_UTF8);
             break;
-        default: rc = sqlite3_bind_null(st, i + 1); break;
+        default: rc = sqlite3_bind_null(st, at); break;
         }
         if (rc != SQLITE_OK) return rc;
     }
@@ -166,7 +169,7 @@ static int run_query(struct ch__sq_thread *t, struct holder *h, struct ch__db_qu
         set_error(h, q, ch__sq_map_rc(sqlite3_errcode(t->conn)), sqlite3_errmsg(t->conn));
         return q->u.sq.err;
     }
-    int rc = bind_all(st, q, def->nparams);
+    int rc = bind_all(st, q, def);
     int ncols = sqlite3_column_count(st), nrows = 0;
     size_t cell0 = h->ncells;
     while (rc == SQLITE_OK || rc == SQLITE_ROW) {

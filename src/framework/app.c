@@ -48,6 +48,7 @@ struct ch_app *ch_app_new(void)
 void ch_app_free(struct ch_app *app)
 {
     if (!app) return;
+    ch__app_database_free(app);
     ch_router_free(app->router);
     for (size_t i = 0; i < app->nmw; i++)
         if (app->mw[i].cleanup) app->mw[i].cleanup(app->mw[i].arg);
@@ -464,12 +465,17 @@ int ch_app_configure(struct ch_app *app, int argc, char **argv)
 static int worker_start(struct ch_worker *w)
 {
     struct ch_app *app = ((struct ch__http_app *)w->server->proto_ctx)->data;
-    return app->worker_start ? app->worker_start(w, app->worker_arg) : 0;
+    int rc = ch__app_database_worker_start(app, w);
+    if (rc == 0 && app->worker_start && (rc = app->worker_start(w, app->worker_arg)) != 0)
+        ch__app_database_worker_stop(app, w);
+    return rc;
 }
 
 static void worker_stop(struct ch_worker *w)
 {
     struct ch_app *app = ((struct ch__http_app *)w->server->proto_ctx)->data;
+    /* The pool first: its batches' callbacks all run now, so the hook may free their state. */
+    ch__app_database_worker_stop(app, w);
     if (app->worker_stop) app->worker_stop(w, app->worker_arg);
 }
 
@@ -485,12 +491,16 @@ int ch_app_serve(struct ch_app *app)
     if (build_chain(app, &app->fallback) != 0) return 1;
     for (struct ch_group *g = app->groups; g; g = g->next)
         if (build_chain(app, &g->fallback) != 0) return 1;
+    int rc = ch__app_database_open(app);
+    if (rc >= 0) return rc;
 
     struct ch__server server;
     ch__server_init(&server, &app->cfg, &ch__h1_proto, &app->http);
     server.worker_init = worker_start;
     server.worker_cleanup = worker_stop;
-    return ch__server_run(&server) == 0 ? 0 : 1;
+    rc = ch__server_run(&server) == 0 ? 0 : 1;
+    ch__app_database_close(app);
+    return rc;
 }
 
 int ch_app_run(struct ch_app *app, int argc, char **argv)

@@ -50,7 +50,8 @@ struct ch_app {
     struct ch__app_route fallback; /* 404, 405 and OPTIONS outside every group */
     struct ch__raw_route raw[CH_APP_MAX_RAW];
     void *state;
-    struct ch_db *db; /* ch_app_set_db(): the pool every request's worker uses */
+    struct ch_db *db;                  /* ch_app_set_db(): the pool every request's worker uses */
+    struct ch__app_database *database; /* ch_app_use_database() (framework/database.c) */
     int (*worker_start)(struct ch_worker *w, void *arg);
     void (*worker_stop)(struct ch_worker *w, void *arg);
     void *worker_arg;
@@ -79,6 +80,16 @@ const char *ch__route_security(const struct ch_app *app, const struct ch__app_ro
 
 /* The i-th registered route, or NULL. */
 const struct ch__app_route *ch__app_route_at(const struct ch_app *app, size_t i);
+
+/* ch_app_use_database() in ch_app_serve() (framework/database.c): open opens, migrates and
+ * checks the statements, returning -1 to go on serving or the exit status (a --migrate-*
+ * command ran, or a printed startup error); the worker hooks start and stop the pools; close
+ * frees the database once the workers stopped; free releases the rest (ch_app_free). */
+int ch__app_database_open(struct ch_app *app);
+int ch__app_database_worker_start(struct ch_app *app, struct ch_worker *w);
+void ch__app_database_worker_stop(struct ch_app *app, struct ch_worker *w);
+void ch__app_database_close(struct ch_app *app);
+void ch__app_database_free(struct ch_app *app);
 
 /* Renders an error envelope body (shared by ch_error() and the engine's own errors). */
 void ch__envelope_error(struct ch_buf *out, const char *code, const char *message,

@@ -18,6 +18,7 @@
 #include "chopin/db.h"
 #include "chopin/error.h"
 #include "core/server.h"
+#include "dbtest.h"
 
 struct slot {
     struct ch_arena arena;
@@ -97,7 +98,7 @@ static void submit(struct slot *s)
     struct bench *b = s->b;
     struct ch_db_batch *batch = ch_db_batch_new(b->dw, &s->arena);
     struct ch_db_param id = ch_db_param_int(1 + rand_r(&rng_seed) % 10000);
-    if (!batch || ch_db_batch_add(batch, CH_DB_WORLD_BY_ID, &id, 1, on_row, b) != 0) {
+    if (!batch || ch_db_batch_add(batch, DBT_WORLD_BY_ID, &id, 1, on_row, b) != 0) {
         fprintf(stderr, "db-bench: cannot build a batch\n");
         exit(1);
     }
@@ -143,6 +144,10 @@ int main(int argc, char **argv)
     char err[512];
     struct ch_db_options o = {.pool_size = conns / workers};
     struct ch_db *db = ch_db_open(argv[1], &o, err, sizeof(err));
+    if (db && dbt_fixture(db, err, sizeof(err)) != 0) { /* world and its statement */
+        ch_db_free(db);
+        db = NULL;
+    }
     if (!db) {
         fprintf(stderr, "db-bench: %s\n", err);
         return 1;

@@ -26,7 +26,7 @@ if [ -z "${CHOPIN_PG_URL:-}" ]; then
 fi
 URL=$CHOPIN_PG_URL
 
-# Seeds the World table if needed (ch_db_open does), and warms the cache.
+# Creates and seeds the World table if needed (the fixture's migrations), and warms the cache.
 "$BIN" "$URL" 1 1 1 1 >/dev/null
 
 script=$(mktemp)

@@ -34,8 +34,22 @@ void dbt_run_for(struct ch_worker *w, unsigned ms);
 /* Runs `sql` directly (libpq or sqlite3), for fixtures; fails the test on error. */
 void dbt_exec(const char *url, const char *sql);
 
-/* ch_db_open that fails the test with the reason. */
+/* The fixture (fixture.c): migrations creating and seeding world and fortune, then these
+ * statements, with these ids: world_by_id ($1 = id), fortunes, world_update ($1 = ids, $2 =
+ * new numbers, int arrays). */
+enum { DBT_WORLD_BY_ID = 0, DBT_FORTUNES = 1, DBT_WORLD_UPDATE = 2, DBT_FIXTURE_STMTS = 3 };
+int dbt_fixture(struct ch_db *db, char *err, size_t errlen);
+
+/* ch_db_open, then the fixture; fails the test with the reason. */
 struct ch_db *dbt_open(const char *url, const struct ch_db_options *opts);
+
+/* ch_db_open alone (nothing created), failing the test with the reason. */
+struct ch_db *dbt_open_bare(const char *url, const struct ch_db_options *opts);
+
+/* A fresh, empty database named `name` for `url`'s driver: a new SQLite file in the temporary
+ * directory, or a PostgreSQL database created (dropped first) on the test cluster. Returns its
+ * URL in `out`. */
+void dbt_fresh(const char *url, const char *name, char *out, size_t outlen);
 
 /* Opens `url`, starts a pool on a fresh worker and waits until it is usable. */
 struct dbt_env {
@@ -45,6 +59,8 @@ struct dbt_env {
     struct ch_arena arena;
 };
 void dbt_env_open(struct dbt_env *e, const char *url, const struct ch_db_options *opts);
+/* The same without the fixture. */
+void dbt_env_open_bare(struct dbt_env *e, const char *url);
 /* Registers a statement after open (before the pool starts: call dbt_env_start after). */
 int dbt_env_stmt(struct dbt_env *e, const char *name, const char *pg, const char *sqlite);
 void dbt_env_start(struct dbt_env *e);

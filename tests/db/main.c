@@ -6,6 +6,7 @@
  * cluster, as printed by tests/db/pg-test-cluster.sh start; without them this program starts
  * its own with that script and stops it at the end. CHOPIN_REQUIRE_PG=1 turns a missing
  * cluster into a failure instead of a skip. Arguments filter tests by substring. */
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,7 +93,7 @@ void dbt_exec(const char *url, const char *sql)
     ASSERT(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK);
 }
 
-struct ch_db *dbt_open(const char *url, const struct ch_db_options *opts)
+struct ch_db *dbt_open_bare(const char *url, const struct ch_db_options *opts)
 {
     char err[512] = "";
     struct ch_db *db = ch_db_open(url, opts, err, sizeof(err));
@@ -100,11 +101,65 @@ struct ch_db *dbt_open(const char *url, const struct ch_db_options *opts)
     return db;
 }
 
+struct ch_db *dbt_open(const char *url, const struct ch_db_options *opts)
+{
+    char err[512] = "";
+    struct ch_db *db = dbt_open_bare(url, opts);
+    if (dbt_fixture(db, err, sizeof(err)) != 0) {
+        ch_db_free(db);
+        ch_test_fail(__FILE__, __LINE__, "fixture on %s: %s", url, err);
+    }
+    return db;
+}
+
+/* Schemas made by dbt_fresh, dropped at the end so that other suites sharing the cluster
+ * see only the public schema. */
+static char schemas[64][64];
+static int nschemas;
+
+static void drop_schemas(void)
+{
+    char sql[256];
+    for (int i = 0; dbt_pg_url && i < nschemas; i++) {
+        snprintf(sql, sizeof(sql), "DROP SCHEMA IF EXISTS %.63s CASCADE", schemas[i]);
+        dbt_exec(dbt_pg_url, sql);
+    }
+}
+
+void dbt_fresh(const char *url, const char *name, char *out, size_t outlen)
+{
+    if (strncmp(url, "sqlite:", 7) == 0) {
+        snprintf(out, outlen, "%s/%s.db", dbt_tmpdir, name);
+        unlink(out);
+        snprintf(out, outlen, "sqlite://%s/%s.db", dbt_tmpdir, name);
+        return;
+    }
+    /* A schema of its own, first on the search path: as good as a new database for what the
+     * tests look at, and the test role may create schemas but not databases. */
+    char sql[300];
+    int known = 0;
+    for (int i = 0; i < nschemas; i++) known |= strcmp(schemas[i], name) == 0;
+    if (!known && nschemas < 64) snprintf(schemas[nschemas++], sizeof(schemas[0]), "%s", name);
+    snprintf(sql, sizeof(sql), "DROP SCHEMA IF EXISTS %s CASCADE", name);
+    dbt_exec(url, sql);
+    snprintf(sql, sizeof(sql), "CREATE SCHEMA %s", name);
+    dbt_exec(url, sql);
+    snprintf(out, outlen, "%s%coptions=-csearch_path%%3D%s", url, strchr(url, '?') ? '&' : '?',
+             name);
+}
+
 void dbt_env_open(struct dbt_env *e, const char *url, const struct ch_db_options *opts)
 {
     memset(e, 0, sizeof(*e));
     ch_arena_init(&e->arena, NULL, 0);
     e->db = dbt_open(url, opts);
+}
+
+void dbt_env_open_bare(struct dbt_env *e, const char *url)
+{
+    memset(e, 0, sizeof(*e));
+    ch_arena_init(&e->arena, NULL, 0);
+    e->db = dbt_open_bare(url, NULL);
 }
 
 int dbt_env_stmt(struct dbt_env *e, const char *name, const char *pg, const char *sqlite)
@@ -234,6 +289,15 @@ static void stop_own_cluster(void)
 
 static void remove_tmpdir(void)
 {
+    DIR *d = opendir(dbt_tmpdir);
+    const struct dirent *e;
+    char p[1024];
+    while (d && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.') continue;
+        snprintf(p, sizeof(p), "%s/%s", dbt_tmpdir, e->d_name);
+        unlink(p);
+    }
+    if (d) closedir(d);
     static const char *const files[] = {
         "test.db",       "test.db-wal", "test.db-shm", "chopin.db",  "chopin.db-wal",
         "chopin.db-shm", "rel.db",      "rel.db-wal",  "rel.db-shm", NULL};
@@ -273,6 +337,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "FAIL %d callbacks ran inside ch_db_batch_submit\n", dbt_sync_calls);
         failed++;
     }
+    drop_schemas();
     stop_own_cluster();
     remove_tmpdir();
 #ifdef HAVE_LSAN

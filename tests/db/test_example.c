@@ -83,7 +83,7 @@ static int add_lookups(struct ch_db_batch *b, struct world *rows, int n)
 {
     for (int i = 0; i < n; i++) {
         struct ch_db_param id = ch_db_param_int(1 + rand() % 10000);
-        if (ch_db_batch_add(b, CH_DB_WORLD_BY_ID, &id, 1, on_world, &rows[i]) != 0) return -1;
+        if (ch_db_batch_add(b, DBT_WORLD_BY_ID, &id, 1, on_world, &rows[i]) != 0) return -1;
     }
     return 0;
 }
@@ -151,7 +151,7 @@ static void on_read_for_update(void *arg, int err)
         nums[i] = q->rows[i].rn = 1 + rand() % 10000;
     }
     struct ch_db_param p[2] = {ch_db_param_ints(ids, (size_t)m), ch_db_param_ints(nums, (size_t)m)};
-    if (ch_db_batch_add(b, CH_DB_WORLD_UPDATE, p, 2, NULL, NULL) != 0) {
+    if (ch_db_batch_add(b, DBT_WORLD_UPDATE, p, 2, NULL, NULL) != 0) {
         on_updated(q, CH_ENOMEM);
         return;
     }
@@ -248,7 +248,7 @@ static void handle_fortunes(struct fake_req *r)
 {
     struct fortunes *f = ch_arena_calloc(&r->arena, sizeof(*f));
     struct ch_db_batch *b = ch_db_batch_new(r->dw, &r->arena);
-    if (!f || !b || ch_db_batch_add(b, CH_DB_FORTUNES, NULL, 0, on_fortune_rows, f) != 0) {
+    if (!f || !b || ch_db_batch_add(b, DBT_FORTUNES, NULL, 0, on_fortune_rows, f) != 0) {
         respond_error(r, CH_ENOMEM);
         return;
     }
@@ -327,7 +327,7 @@ DB_TEST(example_handlers)
     }
     struct dbt_done d = {0};
     struct ch_db_batch *b = ch_db_batch_new(e.dw, &e.arena);
-    for (int i = 0; i < n; i++) dbt_add(b, CH_DB_WORLD_BY_ID, &ids[i], 1, &rows[i]);
+    for (int i = 0; i < n; i++) dbt_add(b, DBT_WORLD_BY_ID, &ids[i], 1, &rows[i]);
     dbt_submit(b, &d);
     ASSERT(dbt_run_until(&e.tw.w, &d.calls, 1, 5000));
     for (int i = 0; i < n; i++) ASSERT_EQ(rows[i].ints[0][1], nums[i]);

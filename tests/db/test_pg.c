@@ -129,7 +129,7 @@ TEST(pg_deep_pipelines_and_queueing)
     int total = 0;
     for (int i = 0; i < N; i++) {
         struct ch_db_batch *b = ch_db_batch_new(e.dw, &e.arena);
-        dbt_add(b, CH_DB_WORLD_BY_ID, (int64_t[]){1 + i % 10000}, 1, &calls[i]);
+        dbt_add(b, DBT_WORLD_BY_ID, (int64_t[]){1 + i % 10000}, 1, &calls[i]);
         done[i].counter = &total;
         dbt_submit(b, &done[i]);
     }
@@ -205,8 +205,8 @@ static void flow_top_up(void)
         struct ch_db_batch *b = ch_db_batch_new(flow.dw, &s->arena);
         ASSERT(b != NULL);
         struct ch_db_param p = ch_db_param_int(1 + rand() % 10000);
-        ASSERT_EQ(ch_db_batch_add(b, CH_DB_WORLD_BY_ID, &p, 1, flow_result, NULL), 0);
-        ASSERT_EQ(ch_db_batch_add(b, CH_DB_WORLD_BY_ID, &p, 1, flow_result, NULL), 0);
+        ASSERT_EQ(ch_db_batch_add(b, DBT_WORLD_BY_ID, &p, 1, flow_result, NULL), 0);
+        ASSERT_EQ(ch_db_batch_add(b, DBT_WORLD_BY_ID, &p, 1, flow_result, NULL), 0);
         s->busy = 1;
         flow.outstanding++;
         ch_db_batch_submit(b, flow_done, s);
@@ -364,7 +364,7 @@ TEST(pg_stalled_backend_is_reset)
     memset(&d, 0, sizeof(d));
     memset(&c, 0, sizeof(c));
     b = ch_db_batch_new(e.dw, &e.arena);
-    dbt_add(b, CH_DB_WORLD_BY_ID, (int64_t[]){1}, 1, &c);
+    dbt_add(b, DBT_WORLD_BY_ID, (int64_t[]){1}, 1, &c);
     uint64_t t0 = ch__now_ms();
     dbt_submit(b, &d);
     int answered = dbt_run_until(&e.tw.w, &d.calls, 1, 3000);
@@ -383,7 +383,7 @@ TEST(pg_stalled_backend_is_reset)
     ASSERT_EQ(st.reconnects, 1);
     memset(&d, 0, sizeof(d));
     b = ch_db_batch_new(e.dw, &e.arena);
-    dbt_add(b, CH_DB_WORLD_BY_ID, (int64_t[]){2}, 1, &c);
+    dbt_add(b, DBT_WORLD_BY_ID, (int64_t[]){2}, 1, &c);
     dbt_submit(b, &d);
     ASSERT(dbt_run_until(&e.tw.w, &d.calls, 1, 3000));
     ASSERT_EQ(d.err, 0);
@@ -416,7 +416,7 @@ TEST(pg_unix_socket_connection)
     int total = 0;
     for (int i = 0; i < N; i++) {
         struct ch_db_batch *b = ch_db_batch_new(e.dw, &e.arena);
-        dbt_add(b, CH_DB_WORLD_BY_ID, (int64_t[]){i + 1}, 1, &calls[i]);
+        dbt_add(b, DBT_WORLD_BY_ID, (int64_t[]){i + 1}, 1, &calls[i]);
         done[i].counter = &total;
         dbt_submit(b, &done[i]);
     }

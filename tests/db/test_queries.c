@@ -1,5 +1,5 @@
-/* Behaviour both drivers share: seed data, single and multi-query batches, the count of
- * statements really executed, per-batch failure isolation, updates, the bounded queue, and
+/* Behaviour both drivers share: data seeded by migrations, single and multi-query batches, the
+ * count of statements really executed, per-batch failure isolation, updates, the bounded queue, and
  * stopping a pool with work in flight. Each DB_TEST runs once on SQLite, once on PostgreSQL. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,9 +24,10 @@ static void on_fortunes(void *arg, const struct ch_db_result *res)
     }
 }
 
-DB_TEST(seed_is_idempotent)
+DB_TEST(restart_applies_nothing_twice)
 {
-    /* A changed row survives a restart: seeding fills gaps and never overwrites. */
+    /* The fixture's migrations run once: a changed row survives restarts, nothing is seeded
+     * again, and each migration is recorded once. */
     ch_db_free(dbt_open(url, NULL));
     dbt_exec(url, "UPDATE world SET randomnumber = 4242 WHERE id = 1");
     ch_db_free(dbt_open(url, NULL));
@@ -40,18 +41,20 @@ DB_TEST(seed_is_idempotent)
                               "FROM world");
     int range = dbt_env_stmt(&e, "range", "SELECT min(id), max(id) FROM world",
                              "SELECT min(id), max(id) FROM world");
-    int notes =
-        dbt_env_stmt(&e, "notes", "SELECT count(*), 0 FROM notes", "SELECT count(*), 0 FROM notes");
+    int notes = dbt_env_stmt(&e, "recorded",
+                             "SELECT count(*), count(DISTINCT version) FROM chopin_migrations "
+                             "WHERE set_name = 'fixture'",
+                             NULL);
     dbt_env_start(&e);
     struct dbt_call f = {0}, c = {0}, r = {0}, n = {0}, w = {0};
     struct dbt_done d = {0};
     memset(fortunes, 0, sizeof(fortunes));
     struct ch_db_batch *b = ch_db_batch_new(e.dw, &e.arena);
-    ASSERT_EQ(ch_db_batch_add(b, CH_DB_FORTUNES, NULL, 0, on_fortunes, &f), 0);
+    ASSERT_EQ(ch_db_batch_add(b, DBT_FORTUNES, NULL, 0, on_fortunes, &f), 0);
     dbt_add(b, counts, NULL, 0, &c);
     dbt_add(b, range, NULL, 0, &r);
     dbt_add(b, notes, NULL, 0, &n);
-    dbt_add(b, CH_DB_WORLD_BY_ID, (int64_t[]){1}, 1, &w);
+    dbt_add(b, DBT_WORLD_BY_ID, (int64_t[]){1}, 1, &w);
     dbt_submit(b, &d);
     ASSERT(dbt_run_until(&e.tw.w, &d.calls, 1, 5000));
     ASSERT_EQ(d.err, 0);
@@ -69,6 +72,8 @@ DB_TEST(seed_is_idempotent)
     ASSERT_EQ(r.ints[0][0], 1);
     ASSERT_EQ(r.ints[0][1], 10000);
     ASSERT_EQ(n.err, 0);
+    ASSERT_EQ(n.ints[0][0], 3);
+    ASSERT_EQ(n.ints[0][1], 3);
     ASSERT_EQ(w.ints[0][1], 4242);
     ASSERT_EQ(f.calls + c.calls + r.calls + n.calls + w.calls, 5);
     dbt_env_close(&e);
@@ -86,16 +91,16 @@ DB_TEST(single_and_multi_query_batches)
     int64_t ids[N];
 
     struct ch_db_batch *b = ch_db_batch_new(e.dw, &e.arena);
-    dbt_add(b, CH_DB_WORLD_BY_ID, (int64_t[]){10000}, 1, &one);
+    dbt_add(b, DBT_WORLD_BY_ID, (int64_t[]){10000}, 1, &one);
     dbt_submit(b, &d1);
     b = ch_db_batch_new(e.dw, &e.arena);
     for (int i = 0; i < N; i++) {
         ids[i] = 1 + rand() % 10000;
-        dbt_add(b, CH_DB_WORLD_BY_ID, &ids[i], 1, &many[i]);
+        dbt_add(b, DBT_WORLD_BY_ID, &ids[i], 1, &many[i]);
     }
     dbt_submit(b, &d2);
     b = ch_db_batch_new(e.dw, &e.arena);
-    dbt_add(b, CH_DB_WORLD_BY_ID, (int64_t[]){10001}, 1, &none);
+    dbt_add(b, DBT_WORLD_BY_ID, (int64_t[]){10001}, 1, &none);
     dbt_submit(b, &d3);
     ASSERT_EQ(d1.calls + d2.calls + d3.calls, 0); /* nothing answered inside submit */
 
@@ -267,10 +272,10 @@ DB_TEST(world_update_changes_rows)
     memset(rows, 0, sizeof(rows));
     struct ch_db_batch *b = ch_db_batch_new(e.dw, &e.arena);
     struct ch_db_param p[2] = {ch_db_param_ints(ids, N), ch_db_param_ints(vals, N)};
-    ASSERT_EQ(ch_db_batch_add(b, CH_DB_WORLD_UPDATE, p, 2, dbt_on_result, &up), 0);
+    ASSERT_EQ(ch_db_batch_add(b, DBT_WORLD_UPDATE, p, 2, dbt_on_result, &up), 0);
     p[0] = ch_db_param_ints(ids, 0);
     p[1] = ch_db_param_ints(vals, 0);
-    ASSERT_EQ(ch_db_batch_add(b, CH_DB_WORLD_UPDATE, p, 2, dbt_on_result, &empty), 0);
+    ASSERT_EQ(ch_db_batch_add(b, DBT_WORLD_UPDATE, p, 2, dbt_on_result, &empty), 0);
     dbt_submit(b, &d1);
     ASSERT(dbt_run_until(&e.tw.w, &d1.calls, 1, 5000));
     ASSERT_EQ(d1.err, 0);
@@ -278,7 +283,7 @@ DB_TEST(world_update_changes_rows)
     ASSERT_EQ(empty.affected, 0);
 
     b = ch_db_batch_new(e.dw, &e.arena);
-    for (int i = 0; i < N; i++) dbt_add(b, CH_DB_WORLD_BY_ID, &ids[i], 1, &rows[i]);
+    for (int i = 0; i < N; i++) dbt_add(b, DBT_WORLD_BY_ID, &ids[i], 1, &rows[i]);
     dbt_submit(b, &d2);
     ASSERT(dbt_run_until(&e.tw.w, &d2.calls, 1, 5000));
     for (int i = 0; i < N; i++) {
@@ -302,7 +307,7 @@ DB_TEST(queue_full_is_refused_at_once)
     int total = 0;
     for (int i = 0; i < N; i++) {
         struct ch_db_batch *b = ch_db_batch_new(e.dw, &e.arena);
-        dbt_add(b, CH_DB_WORLD_BY_ID, (int64_t[]){i + 1}, 1, &calls[i]);
+        dbt_add(b, DBT_WORLD_BY_ID, (int64_t[]){i + 1}, 1, &calls[i]);
         done[i].counter = &total;
         dbt_submit(b, &done[i]);
     }
@@ -341,7 +346,7 @@ static void on_done_resubmit(void *arg, int err)
     struct resubmit *r = arg;
     dbt_on_done(&r->d, err);
     struct ch_db_batch *b = ch_db_batch_new(r->e->dw, &r->e->arena);
-    ch_db_batch_add(b, CH_DB_WORLD_BY_ID, (struct ch_db_param[]){ch_db_param_int(1)}, 1,
+    ch_db_batch_add(b, DBT_WORLD_BY_ID, (struct ch_db_param[]){ch_db_param_int(1)}, 1,
                     dbt_on_result, &r->call);
     ch_db_batch_submit(b, dbt_on_done, &r->inner);
 }
@@ -358,13 +363,13 @@ DB_TEST(stop_answers_everything_in_flight)
     memset(done, 0, sizeof(done));
     for (int i = 0; i < N; i++) {
         struct ch_db_batch *b = ch_db_batch_new(e.dw, &e.arena);
-        dbt_add(b, CH_DB_WORLD_BY_ID, (int64_t[]){i + 1}, 1, &calls[i]);
-        dbt_add(b, CH_DB_WORLD_BY_ID, (int64_t[]){i + 2}, 1, &calls[i]);
+        dbt_add(b, DBT_WORLD_BY_ID, (int64_t[]){i + 1}, 1, &calls[i]);
+        dbt_add(b, DBT_WORLD_BY_ID, (int64_t[]){i + 2}, 1, &calls[i]);
         dbt_submit(b, &done[i]);
     }
     struct resubmit r = {.e = &e};
     struct ch_db_batch *b = ch_db_batch_new(e.dw, &e.arena);
-    dbt_add(b, CH_DB_WORLD_BY_ID, (int64_t[]){1}, 1, &r.call);
+    dbt_add(b, DBT_WORLD_BY_ID, (int64_t[]){1}, 1, &r.call);
     ch_db_batch_submit(b, on_done_resubmit, &r);
 
     /* Stop without running the loop: every callback runs before ch_db_worker_stop returns. */

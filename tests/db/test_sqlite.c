@@ -33,7 +33,7 @@ TEST(sqlite_slow_query_does_not_stall_others)
     int total = 0;
     for (int i = 0; i < N; i++) {
         b = ch_db_batch_new(e.dw, &e.arena);
-        dbt_add(b, CH_DB_WORLD_BY_ID, (int64_t[]){i + 1}, 1, &fast[i]);
+        dbt_add(b, DBT_WORLD_BY_ID, (int64_t[]){i + 1}, 1, &fast[i]);
         fd[i].counter = &total;
         dbt_submit(b, &fd[i]);
     }
@@ -53,8 +53,20 @@ TEST(sqlite_slow_query_does_not_stall_others)
 
 TEST(sqlite_memory_database)
 {
+    /* An in-memory database lives in its one connection: the migrations and the pool's
+     * queries must all see the same one. */
+    static const struct ch_migration m[] = {
+        {.version = 1,
+         .name = "notes",
+         .sql = "CREATE TABLE notes (id INTEGER PRIMARY KEY, title TEXT NOT NULL)"},
+    };
     struct dbt_env e;
     dbt_env_open(&e, "sqlite::memory:", NULL);
+    char err[256] = "";
+    struct ch_migrations *ms = ch_migrations_new();
+    ASSERT_EQ(ch_migrations_add(ms, "app", m, 1, err, sizeof(err)), 0);
+    ASSERT_EQ(ch_db_migrate(e.db, ms, err, sizeof(err)), 0);
+    ch_migrations_free(ms);
     int ins =
         dbt_env_stmt(&e, "ins", NULL, "INSERT INTO notes (title) VALUES (?1) RETURNING id, title");
     dbt_env_start(&e);
@@ -66,7 +78,7 @@ TEST(sqlite_memory_database)
     struct ch_db_batch *b = ch_db_batch_new(e.dw, &e.arena);
     struct ch_db_param p = ch_db_param_text(CH_STR("in memory"));
     ASSERT_EQ(ch_db_batch_add(b, ins, &p, 1, dbt_on_result, &c), 0);
-    dbt_add(b, CH_DB_WORLD_BY_ID, (int64_t[]){77}, 1, &w);
+    dbt_add(b, DBT_WORLD_BY_ID, (int64_t[]){77}, 1, &w);
     dbt_submit(b, &d);
     ASSERT(dbt_run_until(&e.tw.w, &d.calls, 1, 5000));
     ASSERT_EQ(d.err, 0);

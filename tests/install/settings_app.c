@@ -1,6 +1,6 @@
 /* Built out of tree by tests/install/test_install.py: an app declaring its own settings.
  * GET /greeting answers GREETING; GET /page-max answers PAGE_MAX as an integer, or 500 when
- * the value is not one. */
+ * the value is not one. Compression is on, so linking it needs the whole pkg-config line. */
 #include <chopin/chopin.h>
 
 static struct ch_app *the_app;
@@ -24,6 +24,7 @@ static int page_max(struct ch_request *req)
 int main(int argc, char **argv)
 {
     struct ch_app *app = the_app = ch_app_new();
+    ch_app_use(app, ch_mw_compress(NULL)); /* so the link line must bring zlib and Brotli */
     ch_app_use_defaults(app);
     if (ch_app_setting(app, "GREETING", "hello", "what GET /greeting answers") ||
         ch_app_setting(app, "PAGE_MAX", "100", "largest page") ||

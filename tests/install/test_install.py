@@ -77,7 +77,7 @@ def pkg_config_gives_the_whole_link_line():
     flags = pkg("--cflags", "--libs", "--static")
     check("-I" + STAGE + PREFIX + "/include" in flags, "no staged -I: %s" % flags)
     check("-L" + STAGE + PREFIX + "/lib" in flags, "no staged -L: %s" % flags)
-    for lib_ in ["-lchopin", "-lpq", "-lsqlite3", "-lssl", "-lcrypto", "-lm"]:
+    for lib_ in ["-lchopin", "-lpq", "-lsqlite3", "-lssl", "-lcrypto", "-lz", "-lbrotlienc", "-lm"]:
         check(lib_ in flags, "%s missing from %s" % (lib_, flags))
     check("-lpthread" in flags or "-pthread" in flags, "no pthread in %s" % flags)
     pc = open(STAGE + PREFIX + "/lib/pkgconfig/chopin.pc").read()
