@@ -2,7 +2,8 @@
  * and Brotli at the middleware's default levels, on JSON bodies of a few sizes. The middleware's
  * own after() hook runs on a request built in memory (Accept-Encoding parsing, encoding, the
  * copy back), so this is the cost a worker pays per response, without any I/O.
- *   BENCH_COMPRESS_SECONDS (default 0.3) per measurement. */
+ *   BENCH_COMPRESS_SECONDS (default 0.3) per measurement; GZIP_LEVEL and BROTLI_QUALITY
+ *   (default: the middleware's, 5 and 4) to compare other levels. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,10 +91,14 @@ int main(void)
 {
     const char *env = getenv("BENCH_COMPRESS_SECONDS");
     double seconds = env ? atof(env) : 0.3;
-    struct ch_middleware mw = ch_mw_compress(NULL); /* the defaults: gzip 5, Brotli 4 */
+    const char *gl = getenv("GZIP_LEVEL"), *bq = getenv("BROTLI_QUALITY");
+    struct ch_compress_options opts = {.gzip_level = gl ? atoi(gl) : 0,
+                                       .brotli_quality = bq ? atoi(bq) : 0};
+    struct ch_middleware mw = ch_mw_compress(&opts); /* 0: the defaults, gzip 5 and Brotli 4 */
     static const size_t sizes[] = {2 * 1024, 16 * 1024, 128 * 1024};
     static char body[128 * 1024 + 256];
-    printf("compression middleware, default levels (gzip 5, brotli 4), CPU time per KiB of body\n");
+    printf("compression middleware (gzip %s, brotli %s), CPU time per KiB of body\n",
+           gl ? gl : "5", bq ? bq : "4");
     printf("%10s  %14s %8s  %14s %8s\n", "body", "gzip ns/KiB", "ratio", "brotli ns/KiB",
            "ratio");
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {

@@ -1,6 +1,7 @@
 /* Response compression: gzip (zlib) or Brotli, chosen by Accept-Encoding, in after(). */
 #include <brotli/encode.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -249,16 +250,121 @@ static size_t gzip_encode(int level, const char *in, size_t len, char *out, size
     return rc == Z_STREAM_END ? cap - z->avail_out : 0;
 }
 
-static size_t brotli_encode(int quality, const char *in, size_t len, char *out, size_t cap)
+/* Brotli allocates its window and hash tables per encoder (hundreds of KiB to MiBs), and the
+ * output buffer is as large as the body. Fresh blocks that size come from mmap and cost a page
+ * fault per page on every response, more than the compression itself, so each worker thread
+ * keeps the blocks it freed last and hands them out again (an exact or close size). Freed
+ * when the thread exits. */
+enum { CACHE_BLOCKS = 16, CACHE_MAX_BYTES = 8 << 20, BLOCK_HEADER = 16 };
+
+struct block_cache {
+    void *block[CACHE_BLOCKS]; /* each starts with its size, BLOCK_HEADER bytes before use */
+    size_t size[CACHE_BLOCKS];
+    int n;
+    size_t bytes;
+};
+
+static pthread_key_t brotli_key;
+static pthread_once_t brotli_once = PTHREAD_ONCE_INIT;
+
+static void cache_free(void *p)
 {
+    struct block_cache *c = p;
+    for (int i = 0; i < c->n; i++) free(c->block[i]);
+    free(c);
+}
+
+static void brotli_key_init(void)
+{
+    if (pthread_key_create(&brotli_key, cache_free) != 0) abort();
+}
+
+static struct block_cache *block_cache(void)
+{
+    pthread_once(&brotli_once, brotli_key_init);
+    struct block_cache *c = pthread_getspecific(brotli_key);
+    if (c) return c;
+    c = calloc(1, sizeof(*c));
+    if (c && pthread_setspecific(brotli_key, c) != 0) {
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static void cache_take(struct block_cache *c, int i)
+{
+    c->bytes -= c->size[i];
+    c->n--;
+    c->block[i] = c->block[c->n];
+    c->size[i] = c->size[c->n];
+}
+
+static void *block_alloc(void *opaque, size_t size)
+{
+    struct block_cache *c = opaque;
+    int best = -1;
+    for (int i = 0; i < c->n; i++) /* the smallest block that fits, at most twice the size */
+        if (c->size[i] >= size && c->size[i] <= 2 * size &&
+            (best < 0 || c->size[i] < c->size[best]))
+            best = i;
+    char *b;
+    if (best >= 0) {
+        b = c->block[best];
+        cache_take(c, best);
+    } else {
+        if (size > SIZE_MAX - BLOCK_HEADER || !(b = malloc(size + BLOCK_HEADER))) return NULL;
+        memcpy(b, &size, sizeof(size));
+    }
+    return b + BLOCK_HEADER;
+}
+
+static void block_free(void *opaque, void *p)
+{
+    struct block_cache *c = opaque;
+    if (!p) return;
+    char *b = (char *)p - BLOCK_HEADER;
+    size_t size;
+    memcpy(&size, b, sizeof(size));
+    if (size > CACHE_MAX_BYTES) {
+        free(b);
+        return;
+    }
+    /* Full (by count or bytes): make room by dropping the smallest blocks. */
+    while (c->n > 0 && (c->n == CACHE_BLOCKS || c->bytes + size > CACHE_MAX_BYTES)) {
+        int small = 0;
+        for (int i = 1; i < c->n; i++)
+            if (c->size[i] < c->size[small]) small = i;
+        free(c->block[small]);
+        cache_take(c, small);
+    }
+    c->block[c->n] = b;
+    c->size[c->n] = size;
+    c->n++;
+    c->bytes += size;
+}
+
+static size_t brotli_encode(struct block_cache *c, int quality, const char *in, size_t len,
+                            char *out, size_t cap)
+{
+    BrotliEncoderState *st = BrotliEncoderCreateInstance(block_alloc, block_free, c);
+    if (!st) return 0;
     /* The smallest window that holds the whole body: less memory for small responses. */
     int lgwin = BROTLI_MIN_WINDOW_BITS;
     while (lgwin < BROTLI_DEFAULT_WINDOW && ((size_t)1 << lgwin) - 16 < len) lgwin++;
-    size_t n = cap;
-    if (!BrotliEncoderCompress(quality, lgwin, BROTLI_MODE_GENERIC, len, (const uint8_t *)in,
-                               &n, (uint8_t *)out))
-        return 0;
-    return n;
+    BrotliEncoderSetParameter(st, BROTLI_PARAM_QUALITY, (uint32_t)quality);
+    BrotliEncoderSetParameter(st, BROTLI_PARAM_LGWIN, (uint32_t)lgwin);
+    BrotliEncoderSetParameter(st, BROTLI_PARAM_SIZE_HINT, len > UINT32_MAX ? UINT32_MAX
+                                                                            : (uint32_t)len);
+    const uint8_t *next_in = (const uint8_t *)in;
+    uint8_t *next_out = (uint8_t *)out;
+    size_t avail_in = len, avail_out = cap;
+    /* One call: it stops when the output (one byte short of the body) is full. */
+    int ok = BrotliEncoderCompressStream(st, BROTLI_OPERATION_FINISH, &avail_in, &next_in,
+                                         &avail_out, &next_out, NULL) &&
+             BrotliEncoderIsFinished(st);
+    BrotliEncoderDestroyInstance(st);
+    return ok ? cap - avail_out : 0;
 }
 
 /* ---- The middleware ----------------------------------------------------------------------- */
@@ -283,18 +389,22 @@ static void after(struct ch_request *req, void *arg)
     if (coding == IDENTITY) return;
 
     /* Output only when smaller: a buffer one byte short of the body. */
+    struct block_cache *bc = block_cache();
     size_t cap = res->body.len - 1;
-    char *out = ch_arena_alloc(&req->arena, cap);
+    char *out = bc ? block_alloc(bc, cap) : NULL;
     if (!out) return;
     size_t n = coding == GZIP ? gzip_encode(c->gzip_level, res->body.ptr, res->body.len, out, cap)
-                              : brotli_encode(c->brotli_quality, res->body.ptr, res->body.len,
+                              : brotli_encode(bc, c->brotli_quality, res->body.ptr, res->body.len,
                                               out, cap);
+    if (n > 0 && ch_res_header(req, CH_STR("Content-Encoding"),
+                               coding == GZIP ? CH_STR("gzip") : CH_STR("br")) == 0) {
+        memcpy(res->body.ptr, out, n);
+        res->body.len = n;
+    } else {
+        n = 0;
+    }
+    block_free(bc, out);
     if (n == 0) return;
-    if (ch_res_header(req, CH_STR("Content-Encoding"),
-                      coding == GZIP ? CH_STR("gzip") : CH_STR("br")) != 0)
-        return;
-    memcpy(res->body.ptr, out, n);
-    res->body.len = n;
     weaken_etag(req);
 }
 
