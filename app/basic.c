@@ -1,16 +1,14 @@
 /* The chopin binary's own endpoints: the TechEmpower plaintext and JSON tests (raw routes in
  * performance mode, answered before routing without a request object; the ordinary routes
- * serve standard mode, HEAD, HTTP/1.0 and Connection: close), the welcome page, the OpenAPI
- * document and an echo endpoint. */
+ * serve standard mode, HEAD, HTTP/1.0 and Connection: close), the welcome page, the API docs
+ * and an echo endpoint. */
 #include <stdlib.h>
 #include <string.h>
 
 #include <chopin/chopin.h>
-#include <chopin/openapi.h>
+#include <chopin/docs.h>
 
 #include "basic.h"
-
-static struct ch_buf api_docs;
 
 static int plaintext(struct ch_request *req)
 {
@@ -74,11 +72,6 @@ static int welcome(struct ch_request *req)
     return ch_respond(req, 200);
 }
 
-static int docs(struct ch_request *req)
-{
-    return ch_respond_text(req, 200, "application/json", ch_str_make(api_docs.ptr, api_docs.len));
-}
-
 /* Echoes the body with its Content-Type: handy to check framing by hand (curl --data ...). */
 static int echo(struct ch_request *req)
 {
@@ -91,8 +84,7 @@ int basic_register(struct ch_app *app)
 {
     int rc;
     if ((rc = ch_get(app, "/plaintext", plaintext)) || (rc = ch_get(app, "/json", json)) ||
-        (rc = ch_get(app, "/", welcome)) || (rc = ch_get(app, "/api-docs", docs)) ||
-        (rc = ch_post(app, "/echo", echo)) ||
+        (rc = ch_get(app, "/", welcome)) || (rc = ch_post(app, "/echo", echo)) ||
         (rc = ch_app_raw_get(app, "/plaintext", raw_plaintext)) ||
         (rc = ch_app_raw_get(app, "/json", raw_json)))
         return rc;
@@ -101,6 +93,5 @@ int basic_register(struct ch_app *app)
 
 int basic_render_docs(struct ch_app *app)
 {
-    ch_buf_init(&api_docs);
-    return ch_openapi_render(app, "Chopin", CH_VERSION, &api_docs);
+    return ch_app_docs(app, "/api-docs", "Chopin", CH_VERSION);
 }

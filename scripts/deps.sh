@@ -7,13 +7,18 @@ pkgs=""
 for group in "$@"; do
     case $group in
     build) pkgs="$pkgs gcc make pkg-config libsqlite3-dev libpq-dev libssl-dev zlib1g-dev libbrotli-dev" ;;
-    test) pkgs="$pkgs gcc make pkg-config libsqlite3-dev libpq-dev libssl-dev zlib1g-dev libbrotli-dev openssl python3 postgresql curl clang libclang-rt-14-dev" ;;
+    test) pkgs="$pkgs gcc make pkg-config libsqlite3-dev libpq-dev libssl-dev zlib1g-dev libbrotli-dev openssl python3 postgresql curl clang libclang-rt-14-dev chromium" ;;
     bench) pkgs="$pkgs gcc make pkg-config libsqlite3-dev libpq-dev libssl-dev zlib1g-dev libbrotli-dev wrk nginx gnuplot-nox python3 curl procps libmimalloc-dev" ;;
     bench-json) pkgs="$pkgs gcc make pkg-config libcjson-dev libjansson-dev gnuplot-nox" ;;
     bench-db) pkgs="$pkgs wrk postgresql postgresql-contrib gnuplot-nox python3" ;;
     fuzz) pkgs="$pkgs clang libclang-rt-14-dev" ;;
     lint) pkgs="$pkgs cppcheck" ;;
     *) echo "deps.sh: unknown group '$group'" >&2; exit 2 ;;
+    esac
+    case $group in
+    # The API docs' UI is fetched with npm at build time (mk/docs.mk); any npm will do, so
+    # Debian's is installed only when none is on PATH. The test renders it in Chromium.
+    build | test) command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm" ;;
     esac
 done
 

@@ -95,9 +95,15 @@ if want lint; then
 fi
 
 if want release && build all build/unit-tests build/test-app build/db-tests examples \
-    build/mw-app build/brotli-decode build/db-test-app; then
+    build/mw-app build/brotli-decode build/db-test-app build/testkit-tests \
+    build/testkit-docs-fallback; then
     suite unit ./build/unit-tests
     suite db ./build/db-tests
+    suite testkit ./build/testkit-tests
+    suite testing-example ./build/examples/testing_example test
+    suite docs-fallback ./build/testkit-docs-fallback
+    # /api-docs rendered by headless Chromium (about 15 s).
+    suite docs-ui env CHOPIN_BIN="$PWD/build/chopin" python3 tests/testkit/test_docs_ui.py
     integration release "$PWD/build/chopin"
 fi
 
@@ -107,9 +113,10 @@ fi
 
 if want asan && build O=build/debug SAN=1 build/debug/chopin build/debug/unit-tests \
     build/debug/test-app build/debug/db-tests build/debug/mw-app build/debug/brotli-decode \
-    build/debug/db-test-app build/debug/examples/db_hello; then
+    build/debug/db-test-app build/debug/examples/db_hello build/debug/testkit-tests; then
     suite unit-asan ./build/debug/unit-tests
     suite db-asan ./build/debug/db-tests
+    suite testkit-asan ./build/debug/testkit-tests
     integration asan "$PWD/build/debug/chopin"
 fi
 
@@ -127,8 +134,11 @@ fi
 
 # ThreadSanitizer. halt_on_error makes a racy unit run die before its summary line (counted
 # as a failure); lib.Server fails a suite on any ThreadSanitizer line in the server's stderr.
-if want tsan && build O=build/tsan SAN=thread build/tsan/chopin build/tsan/unit-tests; then
+if want tsan && build O=build/tsan SAN=thread build/tsan/chopin build/tsan/unit-tests \
+    build/tsan/testkit-tests; then
     suite unit-tsan env TSAN_OPTIONS=halt_on_error=1 ./build/tsan/unit-tests
+    # The test client's server thread, workers and client thread.
+    suite testkit-tsan env TSAN_OPTIONS=halt_on_error=1 ./build/tsan/testkit-tests
     suite tsan-test_threads env CHOPIN_BIN="$PWD/build/tsan/chopin" \
         python3 tests/integration/test_threads.py
 fi

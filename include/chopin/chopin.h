@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "config.h"
 #include "db.h"
+#include "docs.h"
 #include "error.h"
 #include "http.h"
 #include "json.h"
@@ -27,6 +28,7 @@
 #include "router.h"
 #include "schema.h"
 #include "str.h"
+#include "testing.h"
 #include "url.h"
 
 #endif

@@ -3,7 +3,7 @@
  *
  *   SERVER_MODE   standard | performance (aliases perf, fast)      default standard
  *   SERVER_HOST   address to bind                                  default 127.0.0.1
- *   SERVER_PORT   1-65535                                          default 3000
+ *   SERVER_PORT   0-65535 (0: a free port, logged when listening)  default 3000
  *   WORKERS       worker threads, 1-1024                           default: CPUs available
  *   ENVIRONMENT   development | production                         default development
  *   BACKLOG       listen backlog                                   default 8192

@@ -176,7 +176,7 @@ static int apply(struct ch_config *cfg, const char *name, const char *v, char *e
         if (!*v || strlen(v) >= sizeof(cfg->host)) return bad(err, errlen, name, v, "an address");
         strcpy(cfg->host, v);
     } else if (!strcmp(name, "SERVER_PORT")) {
-        if (parse_long(v, 1, 65535, &l)) return bad(err, errlen, name, v, "an integer 1-65535");
+        if (parse_long(v, 0, 65535, &l)) return bad(err, errlen, name, v, "an integer 0-65535");
         cfg->port = (int)l;
     } else if (!strcmp(name, "WORKERS")) {
         if (parse_long(v, 1, 1024, &l)) return bad(err, errlen, name, v, "an integer 1-1024");

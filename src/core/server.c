@@ -99,12 +99,27 @@ static void assign_cpus(struct ch__server *s)
     }
 }
 
+/* SERVER_PORT=0 lets the kernel pick a free port: the first listener learns which, and the
+ * others (performance mode) bind that same port. */
+static void learn_port(struct ch__server *s, int fd, struct addrinfo *ai)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    s->port = s->cfg->port;
+    if (s->port != 0 || getsockname(fd, (struct sockaddr *)&ss, &len) != 0) return;
+    in_port_t port = ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                              : ((struct sockaddr_in *)&ss)->sin_port;
+    s->port = ntohs(port);
+    if (ai->ai_family == AF_INET6) ((struct sockaddr_in6 *)ai->ai_addr)->sin6_port = port;
+    else ((struct sockaddr_in *)ai->ai_addr)->sin_port = port;
+}
+
 static int open_listeners(struct ch__server *s)
 {
     struct addrinfo *ai;
     int rc = resolve(s->cfg, &ai);
     if (rc) return rc;
-    rc = probe_port(ai, s->cfg);
+    rc = s->cfg->port ? probe_port(ai, s->cfg) : 0;
     if (rc == 0 && s->cfg->mode == CH_MODE_PERFORMANCE) {
         /* One socket per worker: the kernel spreads connections across them. */
         for (int i = 0; i < s->nworkers && rc == 0; i++) {
@@ -113,6 +128,7 @@ static int open_listeners(struct ch__server *s)
                 rc = fd;
                 break;
             }
+            if (i == 0) learn_port(s, fd, ai);
             s->workers[i].listen_io.fd = fd;
             s->workers[i].own_listener = 1;
         }
@@ -120,6 +136,7 @@ static int open_listeners(struct ch__server *s)
     } else if (rc == 0) {
         int fd = open_listener(ai, s->cfg);
         if (fd < 0) rc = fd;
+        else learn_port(s, fd, ai);
         s->shared_fd = fd;
         for (int i = 0; i < s->nworkers; i++) s->workers[i].listen_io.fd = fd;
     }
@@ -207,8 +224,9 @@ int ch__server_run(struct ch__server *s)
     const char *mode = s->cfg->mode == CH_MODE_PERFORMANCE ? "performance" : "standard";
     if (rc == 0)
         ch_log(CH_LOG_INFO, "chopin %s listening on http://%s:%d (%s mode, %d worker%s)",
-               CH_VERSION, s->cfg->host, s->cfg->port, mode, s->nworkers,
+               CH_VERSION, s->cfg->host, s->port, mode, s->nworkers,
                s->nworkers == 1 ? "" : "s");
+    if (rc == 0 && s->ready) s->ready(s, s->ready_arg);
 
     /* The Date cache is refreshed every 500 ms, so it is never more than a second stale. */
     const struct timespec half = {0, 500 * 1000 * 1000};

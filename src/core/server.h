@@ -16,6 +16,10 @@ struct ch__server {
      * drained (e.g. to open and close database pools). init returns 0 or a CH_E* code. */
     int (*worker_init)(struct ch_worker *w);
     void (*worker_cleanup)(struct ch_worker *w);
+    /* Optional: runs on the serving thread once every worker started (embedding, tests). */
+    void (*ready)(struct ch__server *s, void *arg);
+    void *ready_arg;
+    int port; /* the port bound: cfg->port, or the one the kernel chose for SERVER_PORT=0 */
     int nworkers;
     struct ch_worker *workers;
     int shared_fd; /* standard mode's single listening socket, else -1 */

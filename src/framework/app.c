@@ -73,6 +73,7 @@ void ch_app_free(struct ch_app *app)
     }
     free(app->fallback.chain);
     ch__app_settings_free(app);
+    if (app->docs_free) app->docs_free(app->docs);
     free(app);
 }
 
@@ -481,6 +482,7 @@ static void worker_stop(struct ch_worker *w)
 
 int ch_app_serve(struct ch_app *app)
 {
+    if (app->docs_mount && app->docs_mount(app) != 0) return 1; /* it logged why */
     if (app->first_error) {
         ch_log(CH_LOG_ERROR, "route or middleware registration failed at '%s': %s",
                app->first_error_pattern, ch_strerror(app->first_error));
@@ -498,6 +500,8 @@ int ch_app_serve(struct ch_app *app)
     ch__server_init(&server, &app->cfg, &ch__h1_proto, &app->http);
     server.worker_init = worker_start;
     server.worker_cleanup = worker_stop;
+    server.ready = app->on_ready;
+    server.ready_arg = app->ready_arg;
     rc = ch__server_run(&server) == 0 ? 0 : 1;
     ch__app_database_close(app);
     return rc;

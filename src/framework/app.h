@@ -12,6 +12,7 @@
 enum { CH__APP_MAX_MIDDLEWARE = 32 };
 
 struct ch_route_spec;
+struct ch__server;
 
 /* A registered route: its handler and its whole middleware chain, flattened at start. */
 struct ch__app_route {
@@ -58,6 +59,14 @@ struct ch_app {
     int first_error;
     const char *first_error_pattern;
     struct ch__app_setting *settings; /* ch_app_setting(), in declaration order */
+    /* testing.c (ch_test_start()): told the running server, and its port, once it listens. */
+    void (*on_ready)(struct ch__server *s, void *arg);
+    void *ready_arg;
+    /* docs.c (ch_app_docs()): renders the document and mounts its routes when serving; held
+     * through pointers so that apps without docs do not link the UI bundle. */
+    int (*docs_mount)(struct ch_app *app);
+    void (*docs_free)(void *docs);
+    void *docs;
 };
 
 /* The app a request belongs to. */
