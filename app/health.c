@@ -5,7 +5,9 @@
  * database request takes, so a lost connection, a full queue or a server that stopped
  * answering all show, and the pool's state comes with the answer:
  *   {"data":{"status":"ok","database":"postgres","worker":0,
- *            "pool":{"connections":8,"ready":8,"in_flight":0,"queued":0}}} */
+ *            "pool":{"connections":8,"ready":8,"in_flight":0,"queued":0}}}
+ * Once the server drains (SIGTERM, see DRAIN_DELAY) it answers 503 without asking the
+ * database, so a load balancer takes the instance out before it stops. */
 #include <stdio.h>
 
 #include <chopin/chopin.h>
@@ -51,6 +53,9 @@ static void on_ping_done(void *arg, int err)
 
 static int health(struct ch_request *req)
 {
+    /* After SIGTERM: fail the check first, so balancers stop sending before we stop. */
+    if (ch_request_draining(req))
+        return ch_error(req, CH_ERR_SERVICE_UNAVAILABLE, "draining: this instance is stopping");
     struct ch_db_batch *b = ch_db_batch_new(ch_request_db(req), &req->arena);
     if (!b) return ch_error(req, CH_ERR_SERVICE_UNAVAILABLE, "database unavailable");
     ch_request_hold(req);

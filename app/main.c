@@ -27,8 +27,11 @@ int main(int argc, char **argv)
     ch_app_use_defaults(app);
     basic_register(app);
     notes_register(app);
-    if (techempower_register(app, err, sizeof(err)) != 0 ||
-        health_register(app, err, sizeof(err)) != 0) {
+    if (ch_app_metrics(app, NULL) != 0) { /* METRICS, METRICS_PORT, METRICS_TOKEN */
+        fprintf(stderr, "chopin: cannot mount the metrics endpoint\n");
+        rc = 1;
+    } else if (techempower_register(app, err, sizeof(err)) != 0 ||
+               health_register(app, err, sizeof(err)) != 0) {
         fprintf(stderr, "chopin: %s\n", err);
         rc = 1;
     } else if (basic_render_docs(app) != 0) {

@@ -12,11 +12,13 @@
 #   tsan     unit tests and the multi-worker suite under ThreadSanitizer
 #   faults   load and fault tests (tests/faults/, a few minutes; also `make test-faults`);
 #            SKIP_FAULTS=1 leaves them out of a full run
+#   cluster  3 instances behind HAProxy on one PostgreSQL (tests/cluster/, about a minute;
+#            also `make test-cluster`); SKIP_CLUSTER=1 leaves it out of a full run
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 JOBS=$(nproc 2>/dev/null || echo 2)
-SECTIONS=" ${*:-lint release install asan fuzz tsan faults} "
+SECTIONS=" ${*:-lint release install asan fuzz tsan faults cluster} "
 want() { [[ $SECTIONS == *" $1 "* ]]; }
 LOG=build/test-logs
 mkdir -p "$LOG"
@@ -149,6 +151,12 @@ if want faults && [ "${SKIP_FAULTS:-0}" != 1 ] && build all &&
         suite "faults-$(basename "$t" .py)" env CHOPIN_BIN="$PWD/build/chopin" \
             CHOPIN_ASAN_BIN="$PWD/build/debug/chopin" python3 "$t"
     done
+fi
+
+# Loopback only; HAProxy and (unless the release/asan sections started one) PostgreSQL are
+# started by scripts/cluster.sh and stopped at the end.
+if want cluster && [ "${SKIP_CLUSTER:-0}" != 1 ] && build all; then
+    suite cluster env CHOPIN_BIN="$PWD/build/chopin" timeout 600 python3 tests/cluster/test_cluster.py
 fi
 
 echo

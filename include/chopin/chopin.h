@@ -21,6 +21,7 @@
 #include "json.h"
 #include "log.h"
 #include "method.h"
+#include "metrics.h"
 #include "middleware.h"
 #include "openapi.h"
 #include "request.h"

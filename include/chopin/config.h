@@ -12,6 +12,10 @@
  *   REQUEST_TIMEOUT, SHUTDOWN_TIMEOUT                              30s, 10s
  *   MAX_OUTPUT_BUFFER  pending output at which a connection stops reading, default 1MiB
  *   DATABASE_URL, DB_POOL_SIZE, CORS_ORIGINS                       see the README
+ *   DRAIN_DELAY   after SIGTERM, keep serving (503 on /health) this long first  default 0
+ *   REUSE_PORT    0 | 1 (or --takeover): join a port another chopin holds    default 0
+ *   ACCESS_LOG    on | off (default: on in development only); ACCESS_LOG_FORMAT
+ *                 logfmt | json | combined (nginx's)                      default logfmt
  *   BEHIND_TLS    true | false: clients reach the app over HTTPS    default false
  *
  * Durations take an optional unit (ms, s, m; seconds when none); sizes an optional
@@ -58,6 +62,10 @@ struct ch_config {
     char database_url[1024]; /* empty: the embedded SQLite file chopin.db */
     int db_pool_size; /* 0: the database layer's default (chopin/db.h) */
     char cors_origins[1024]; /* comma-separated; empty or "*": any origin */
+    unsigned drain_delay_ms; /* DRAIN_DELAY: announce draining, keep serving, then drain */
+    int reuse_port;          /* REUSE_PORT=1 / --takeover: share the port with a running server */
+    int access_log;          /* ACCESS_LOG: 1 on, 0 off, -1 (default) development only */
+    int access_log_format;   /* ACCESS_LOG_FORMAT: 0 logfmt, 1 json, 2 combined */
     int behind_tls; /* BEHIND_TLS=true: clients reach the app over HTTPS (HSTS is sent) */
     /* --migrate-status, --migrate-only, --migrate-down N (flags only; see chopin/db.h) */
     enum ch_migrate_cmd migrate;

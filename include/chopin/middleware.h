@@ -13,8 +13,10 @@ extern "C" {
  * random 32-hex-digit one, stores it in req->request_id and echoes it in the response. */
 struct ch_middleware ch_mw_request_id(void);
 
-/* One structured line per request to stderr: time, request id, method, path, status, body
- * bytes and duration. Silent when ENVIRONMENT=production. */
+/* One line per request to stderr: time, request id, method, path, status, body bytes and
+ * duration, in ACCESS_LOG_FORMAT: logfmt (default), json (JSON lines, with the route pattern,
+ * client address and user agent) or combined (nginx's). Silent when ENVIRONMENT=production
+ * unless ACCESS_LOG=on; ACCESS_LOG=off silences it everywhere. */
 struct ch_middleware ch_mw_access_log(void);
 
 /* CORS. `origins` is a comma-separated list of allowed origins ("https://a.example,

@@ -83,6 +83,7 @@ struct ch_request {
     int _envelope;       /* the body is a success envelope to close before sending */
     int _failure;        /* what a failed handler returned, for the recovery middleware */
     void *_log_t0;       /* the access log's start time */
+    uint64_t _metrics_t0; /* when the app got the request (metrics), in ns */
 };
 
 /* The first header named `name` (case-insensitive), or NULL. */

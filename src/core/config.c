@@ -39,6 +39,7 @@ void ch_config_defaults(struct ch_config *cfg)
     cfg->request_timeout_ms = 30000;
     cfg->shutdown_timeout_ms = 10000;
     cfg->db_pool_size = 0; /* the database layer's default, see chopin/db.h */
+    cfg->access_log = -1;
 }
 
 const char *ch_config_usage(void)
@@ -48,6 +49,7 @@ const char *ch_config_usage(void)
            "  --host ADDR      SERVER_HOST: address to listen on (default 127.0.0.1)\n"
            "  --port N         SERVER_PORT: port (default 3000)\n"
            "  --workers N      WORKERS: worker threads (default: CPUs available)\n"
+           "  --takeover       REUSE_PORT=1: join the port of a running chopin (restarts)\n"
            "  --migrate-status print the database migrations and their state, then exit\n"
            "  --migrate-only   apply the pending migrations, then exit\n"
            "  --migrate-down N roll back the last N migrations (with down steps), then exit\n"
@@ -57,7 +59,8 @@ const char *ch_config_usage(void)
            "Other settings come from the environment: ENVIRONMENT (development|production),\n"
            "BACKLOG, MAX_HEAD_SIZE, MAX_HEADERS, MAX_BODY_SIZE, MAX_OUTPUT_BUFFER,\n"
            "HEAD_TIMEOUT, IDLE_TIMEOUT, BODY_TIMEOUT, SEND_TIMEOUT, REQUEST_TIMEOUT,\n"
-           "SHUTDOWN_TIMEOUT, DATABASE_URL, DB_POOL_SIZE, CORS_ORIGINS, BEHIND_TLS.\n";
+           "SHUTDOWN_TIMEOUT, DATABASE_URL, DB_POOL_SIZE, CORS_ORIGINS, BEHIND_TLS,\n"
+           "DRAIN_DELAY, REUSE_PORT, ACCESS_LOG, ACCESS_LOG_FORMAT.\n";
 }
 
 const char *ch__config_program(int argc, char **argv)
@@ -209,6 +212,22 @@ static int apply(struct ch_config *cfg, const char *name, const char *v, char *e
     } else if (!strcmp(name, "CORS_ORIGINS")) {
         if (strlen(v) >= sizeof(cfg->cors_origins)) return bad(err, errlen, name, v, "origins");
         strcpy(cfg->cors_origins, v);
+    } else if (!strcmp(name, "DRAIN_DELAY")) {
+        if (strcmp(v, "0") != 0 && parse_duration(v, &cfg->drain_delay_ms))
+            return bad(err, errlen, name, v, "a duration such as 5s, or 0");
+        if (!strcmp(v, "0")) cfg->drain_delay_ms = 0;
+    } else if (!strcmp(name, "REUSE_PORT")) {
+        if (strcmp(v, "0") && strcmp(v, "1")) return bad(err, errlen, name, v, "0 or 1");
+        cfg->reuse_port = v[0] == '1';
+    } else if (!strcmp(name, "ACCESS_LOG")) {
+        if (!strcmp(v, "on") || !strcmp(v, "1")) cfg->access_log = 1;
+        else if (!strcmp(v, "off") || !strcmp(v, "0")) cfg->access_log = 0;
+        else return bad(err, errlen, name, v, "on or off");
+    } else if (!strcmp(name, "ACCESS_LOG_FORMAT")) {
+        if (!strcmp(v, "logfmt")) cfg->access_log_format = 0;
+        else if (!strcmp(v, "json")) cfg->access_log_format = 1;
+        else if (!strcmp(v, "combined")) cfg->access_log_format = 2;
+        else return bad(err, errlen, name, v, "logfmt, json or combined");
     } else if (!strcmp(name, "BEHIND_TLS")) {
         if (!strcmp(v, "true") || !strcmp(v, "1")) cfg->behind_tls = 1;
         else if (!strcmp(v, "false") || !strcmp(v, "0") || !*v) cfg->behind_tls = 0;
@@ -241,6 +260,7 @@ static const char *const env_names[] = {
     "HEAD_TIMEOUT",    "IDLE_TIMEOUT",    "BODY_TIMEOUT",  "SEND_TIMEOUT",    "REQUEST_TIMEOUT",
     "SHUTDOWN_TIMEOUT", "DATABASE_URL",   "DB_POOL_SIZE",  "CORS_ORIGINS",
     "BEHIND_TLS",
+    "DRAIN_DELAY",     "REUSE_PORT",      "ACCESS_LOG",    "ACCESS_LOG_FORMAT",
 };
 
 /* --migrate-status, --migrate-only, --migrate-down N (or =N): 1 when argv[*i] was one of
@@ -306,6 +326,10 @@ int ch__config_load(struct ch_config *cfg, int argc, char **argv, char *err, siz
                    ch__config_program(argc, argv), ch_config_usage());
             if (more_usage) more_usage(stdout, arg);
             return 1;
+        }
+        if (!strcmp(a, "--takeover")) {
+            cfg->reuse_port = 1;
+            continue;
         }
         if (!strcmp(a, "--version")) {
             printf("chopin %s\n", CH_VERSION);

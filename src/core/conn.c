@@ -44,6 +44,7 @@ ssize_t ch__conn_read(struct ch__conn *c, size_t limit)
     if (n > 0) {
         b->len += (size_t)n;
         c->last_io = c->worker->loop.now;
+        c->worker->stats.bytes_in += (uint64_t)n;
         /* A short read drained the socket: with edge-triggered epoll the next arrival
          * brings a new edge, so we can skip the read that would only say EAGAIN. */
         if ((size_t)n < room) c->flags &= ~CH__CONN_READABLE;
@@ -85,6 +86,7 @@ int ch__conn_flush(struct ch__conn *c)
         if (n > 0) {
             c->wpos += (size_t)n;
             c->last_io = c->worker->loop.now;
+            c->worker->stats.bytes_out += (uint64_t)n;
             continue;
         }
         if (n < 0 && errno == EINTR) continue;

@@ -15,6 +15,7 @@
 #include "core/server.h"
 #include "util/date.h"
 #include "chopin/log.h"
+#include "core/loop.h"
 
 static pthread_t main_thread;
 
@@ -119,7 +120,8 @@ static int open_listeners(struct ch__server *s)
     struct addrinfo *ai;
     int rc = resolve(s->cfg, &ai);
     if (rc) return rc;
-    rc = s->cfg->port ? probe_port(ai, s->cfg) : 0;
+    /* REUSE_PORT: joining a port another chopin holds is what the operator asked for. */
+    rc = s->cfg->reuse_port || !s->cfg->port ? 0 : probe_port(ai, s->cfg);
     if (rc == 0 && s->cfg->mode == CH_MODE_PERFORMANCE) {
         /* One socket per worker: the kernel spreads connections across them. */
         for (int i = 0; i < s->nworkers && rc == 0; i++) {
@@ -186,27 +188,93 @@ static void raise_nofile(void)
         ch_log(CH_LOG_INFO, "open-file limit: %llu", (unsigned long long)rl.rlim_cur);
 }
 
+/* SIGINT or SIGTERM delivered to a thread that does not block them (the main thread waits
+ * for them with sigtimedwait): noted here and picked up by the main loop. */
+static volatile sig_atomic_t stray_signal;
+
+static void on_stray_signal(int sig)
+{
+    stray_signal = sig;
+}
+
+static int take_stray(void)
+{
+    int sig = stray_signal;
+    if (sig) stray_signal = 0;
+    return sig;
+}
+
+/* systemd's watchdog period in ms (WATCHDOG_USEC, for us when WATCHDOG_PID says so), or 0. */
+static uint64_t watchdog_ms(void)
+{
+    const char *usec = getenv("WATCHDOG_USEC"), *pid = getenv("WATCHDOG_PID");
+    if (!usec || !getenv("NOTIFY_SOCKET")) return 0;
+    if (pid && strtol(pid, NULL, 10) != (long)getpid()) return 0;
+    unsigned long long us = strtoull(usec, NULL, 10);
+    return us >= 1000 ? us / 1000 : 0;
+}
+
+/* How long the main thread sleeps: 10 ms until the workers are ready (so READY=1 goes out
+ * promptly), then `ms`, but at most a quarter of the watchdog period. */
+static long wait_ns(int ready, uint64_t wd, uint64_t ms)
+{
+    if (!ready) ms = 10;
+    if (wd && wd / 4 < ms) ms = wd / 4 ? wd / 4 : 1;
+    if (ms == 0) ms = 1;
+    return (long)ms * 1000000L;
+}
+
+/* Pings the watchdog twice per period, but only while every worker's loop has ticked within
+ * the period: a worker stuck in a handler makes systemd restart the service. */
+static void feed_watchdog(struct ch__server *s, int started, uint64_t wd, uint64_t *next_ping)
+{
+    static int warned;
+    uint64_t now = ch__now_ms(), limit = wd > 1000 ? wd : 1000;
+    if (now < *next_ping) return;
+    for (int i = 0; i < started; i++) {
+        uint64_t beat = atomic_load_explicit(&s->workers[i].heartbeat, memory_order_relaxed);
+        if (now > beat && now - beat > limit) {
+            if (!warned++) ch_log(CH_LOG_ERROR, "worker %d has not ticked for %llu ms: "
+                                  "not feeding the watchdog", i, (unsigned long long)(now - beat));
+            return;
+        }
+    }
+    ch__sd_notify("WATCHDOG=1");
+    *next_ping = now + wd / 2;
+}
+
 int ch__server_run(struct ch__server *s)
 {
     int rc = 0, started = 0;
     main_thread = pthread_self();
     raise_nofile();
-    s->nworkers = s->cfg->workers;
-    s->workers = calloc((size_t)s->nworkers, sizeof(*s->workers));
-    if (!s->workers) return CH_ENOMEM;
-    for (int i = 0; i < s->nworkers && rc == 0; i++) rc = ch__worker_init(&s->workers[i], s, i);
-    if (rc == 0) rc = open_listeners(s);
-    if (rc != 0) {
-        release(s, 0);
-        return rc;
-    }
-
-    /* Workers inherit this mask; only the main thread takes SIGINT and SIGTERM. */
-    sigset_t set;
+    /* Workers inherit this mask; only the main thread takes SIGINT and SIGTERM. Blocked
+     * before the port opens: a SIGTERM that arrives as soon as the port answers (a process
+     * manager, a test) must start a drain, not kill the process. */
+    sigset_t set, old;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    pthread_sigmask(SIG_BLOCK, &set, &old);
+    /* Threads the application started before (a database pool's) do not block them: a
+     * signal the kernel hands to one of those must not kill the process. */
+    struct sigaction sa = {.sa_handler = on_stray_signal}, old_int, old_term;
+    sigemptyset(&sa.sa_mask);
+    stray_signal = 0;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    s->nworkers = s->cfg->workers;
+    s->workers = calloc((size_t)s->nworkers, sizeof(*s->workers));
+    if (!s->workers) rc = CH_ENOMEM;
+    for (int i = 0; i < s->nworkers && rc == 0; i++) rc = ch__worker_init(&s->workers[i], s, i);
+    if (rc == 0) rc = open_listeners(s);
+    if (rc != 0) {
+        if (s->workers) release(s, 0);
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        return rc;
+    }
     signal(SIGPIPE, SIG_IGN);
     ch__date_refresh();
 
@@ -228,12 +296,46 @@ int ch__server_run(struct ch__server *s)
                s->nworkers == 1 ? "" : "s");
     if (rc == 0 && s->ready) s->ready(s, s->ready_arg);
 
-    /* The Date cache is refreshed every 500 ms, so it is never more than a second stale. */
-    const struct timespec half = {0, 500 * 1000 * 1000};
+    /* The main thread waits for signals, refreshing the Date cache every 500 ms (so it is
+     * never more than a second stale), tells systemd once every worker is serving, and feeds
+     * its watchdog while every worker's loop still ticks. */
+    uint64_t wd = watchdog_ms(), next_ping = 0;
+    int ready = rc != 0;
     while (!atomic_load(&s->stopping)) {
-        int sig = sigtimedwait(&set, NULL, &half);
-        if (sig == SIGINT || sig == SIGTERM) break;
+        int sig = sigtimedwait(&set, NULL, &(struct timespec){0, wait_ns(ready, wd, 500)});
+        if (sig == SIGINT || sig == SIGTERM || take_stray()) break;
         ch__date_refresh();
+        if (!ready && atomic_load(&s->ready_workers) == s->nworkers) {
+            ready = 1;
+            char msg[300];
+            snprintf(msg, sizeof(msg), "READY=1\nSTATUS=serving on %s:%d\nMAINPID=%d",
+                     s->cfg->host, s->port, (int)getpid());
+            ch__sd_notify(msg);
+        }
+        if (wd && ready) feed_watchdog(s, started, wd, &next_ping);
+    }
+
+    /* Draining for a load balancer (DRAIN_DELAY) or a successor on the same port
+     * (REUSE_PORT): first say so (/health turns 503, responses close their connections,
+     * with REUSE_PORT the listeners close), keep serving for DRAIN_DELAY so the balancer's
+     * checks see it, then drain. A second signal cuts the delay short. */
+    int announce = rc == 0 && !atomic_load(&s->stopping) &&
+                   (s->cfg->drain_delay_ms > 0 || s->cfg->reuse_port);
+    ch__sd_notify("STOPPING=1\nSTATUS=draining");
+    if (announce) {
+        atomic_store(&s->draining, 1);
+        ch_log(CH_LOG_INFO, "draining: /health answers 503 and connections close after their "
+                            "response; stopping in %u ms", s->cfg->drain_delay_ms);
+        for (int i = 0; i < started; i++) ch__worker_wake(&s->workers[i]);
+        uint64_t until = ch__now_ms() + s->cfg->drain_delay_ms;
+        for (uint64_t now = ch__now_ms(); now < until; now = ch__now_ms()) {
+            uint64_t left = until - now;
+            long ns = wait_ns(1, wd, left < 500 ? left : 500);
+            int sig = sigtimedwait(&set, NULL, &(struct timespec){0, ns});
+            if (sig == SIGINT || sig == SIGTERM || take_stray()) break;
+            ch__date_refresh();
+            if (wd) feed_watchdog(s, started, wd, &next_ping);
+        }
     }
     atomic_store(&s->stopping, 1);
     if (rc == 0) ch_log(CH_LOG_INFO, "shutting down: draining connections");
@@ -248,6 +350,7 @@ int ch__server_run(struct ch__server *s)
             if (until.tv_nsec >= 1000000000) until.tv_sec++, until.tv_nsec -= 1000000000;
             if (pthread_timedjoin_np(s->workers[i].thread, NULL, &until) == 0) break;
             ch__date_refresh();
+            if (wd) ch__sd_notify("WATCHDOG=1"); /* TimeoutStopSec bounds the drain */
         }
     }
     if (atomic_load(&s->failed_workers)) {
@@ -255,5 +358,7 @@ int ch__server_run(struct ch__server *s)
         rc = CH_EIO;
     }
     release(s, started);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
     return rc;
 }

@@ -16,6 +16,7 @@ struct ch__server {
      * drained (e.g. to open and close database pools). init returns 0 or a CH_E* code. */
     int (*worker_init)(struct ch_worker *w);
     void (*worker_cleanup)(struct ch_worker *w);
+    int precise_wake; /* workers read a precise clock on each wake-up (request timings) */
     /* Optional: runs on the serving thread once every worker started (embedding, tests). */
     void (*ready)(struct ch__server *s, void *arg);
     void *ready_arg;
@@ -24,6 +25,9 @@ struct ch__server {
     struct ch_worker *workers;
     int shared_fd; /* standard mode's single listening socket, else -1 */
     _Atomic int stopping;
+    _Atomic int draining;       /* SIGTERM received: /health says 503, responses close */
+    _Atomic int ready_workers;  /* workers that finished their init hooks */
+    _Atomic int unlistened;     /* workers that stopped watching the shared listener */
     _Atomic int failed_workers;
 };
 
@@ -35,6 +39,9 @@ void ch__server_init(struct ch__server *s, const struct ch_config *cfg,
  * within cfg->shutdown_timeout_ms. Returns 0 after a clean shutdown, or a negative CH_E* code
  * after printing why the server could not start. */
 int ch__server_run(struct ch__server *s);
+
+/* Sends `state` ("READY=1", ...) to systemd's $NOTIFY_SOCKET, if set (core/notify.c). */
+void ch__sd_notify(const char *state);
 
 /* Asks a running server to shut down, as SIGTERM does (for embedding and tests). */
 void ch__server_stop(struct ch__server *s);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "chopin/error.h"
@@ -119,6 +120,13 @@ static void after_wait(struct ch__loop *l)
 {
     struct ch_worker *w = worker_of_loop(l);
     ch__date_sync(w->date, &w->date_slot);
+    /* One precise clock read per wake-up, not one per request: every request of the batch
+     * was waiting since then. */
+    if (w->server->precise_wake) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        w->wake_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    }
 }
 
 static void after_batch(struct ch__loop *l)
@@ -159,7 +167,7 @@ static void listen_unregister(struct ch_worker *w)
 static void on_accept_retry(struct ch__timer *t)
 {
     struct ch_worker *w = (struct ch_worker *)((char *)t - offsetof(struct ch_worker, accept_retry));
-    if (!w->draining) listen_register(w);
+    if (!w->draining && !w->unlistened) listen_register(w);
 }
 
 /* Out of descriptors: a level-triggered listener would wake us forever, so stop watching it
@@ -174,17 +182,10 @@ static void pause_accepting(struct ch_worker *w, int err)
     ch__timer_start(&w->loop, &w->accept_retry, ACCEPT_RETRY_MS, on_accept_retry);
 }
 
-static void on_accept(struct ch__io *io, uint32_t events)
+/* Accepts up to `batch` connections from the worker's listener. */
+static void accept_batch(struct ch_worker *w, int batch)
 {
-    struct ch_worker *w = (struct ch_worker *)((char *)io - offsetof(struct ch_worker, listen_io));
-    (void)events;
-    /* An event from the batch in which we stopped listening: in performance mode the socket
-     * is already closed, and its number may belong to someone else by now. */
-    if (!w->listening) return;
-    /* On the shared listener, take one connection per wake-up: EPOLLEXCLUSIVE then hands the
-     * next one to another idle worker, so a burst of connects spreads over the workers
-     * instead of landing on whichever woke first. */
-    int batch = w->own_listener ? ACCEPTS_PER_EVENT : 1;
+    struct ch__io *io = &w->listen_io;
     for (int i = 0; i < batch; i++) {
         int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
@@ -218,7 +219,48 @@ static void on_accept(struct ch__io *io, uint32_t events)
         w->live.next->prev = c;
         w->live.next = c;
         w->nconns++;
+        w->stats.accepted++;
         w->server->proto->on_open(c);
+    }
+}
+
+static void on_accept(struct ch__io *io, uint32_t events)
+{
+    struct ch_worker *w = (struct ch_worker *)((char *)io - offsetof(struct ch_worker, listen_io));
+    (void)events;
+    /* An event from the batch in which we stopped listening: in performance mode the socket
+     * is already closed, and its number may belong to someone else by now. */
+    if (!w->listening) return;
+    /* On the shared listener, take one connection per wake-up: EPOLLEXCLUSIVE then hands the
+     * next one to another idle worker, so a burst of connects spreads over the workers
+     * instead of landing on whichever woke first. */
+    accept_batch(w, w->own_listener ? ACCEPTS_PER_EVENT : 1);
+}
+
+/* Stops accepting for good. Connections the kernel already queued on the listener would be
+ * reset by its close(), so they are accepted (and served, with Connection: close) first; the
+ * shared listener of standard mode is closed by the last worker to stop watching it. Closing
+ * the socket rather than keeping it open until exit matters when another process shares the
+ * port (REUSE_PORT): from then on the kernel sends every new connection to the new process. */
+static void stop_listening(struct ch_worker *w)
+{
+    struct ch__server *s = w->server;
+    if (w->unlistened) return;
+    w->unlistened = 1;
+    listen_unregister(w);
+    ch__timer_stop(&w->loop, &w->accept_retry);
+    if (w->own_listener) {
+        if (w->listen_io.fd >= 0) {
+            accept_batch(w, s->cfg->backlog);
+            close(w->listen_io.fd);
+        }
+        w->listen_io.fd = -1;
+        return;
+    }
+    if (atomic_fetch_add(&s->unlistened, 1) + 1 == s->nworkers && s->shared_fd >= 0) {
+        accept_batch(w, s->cfg->backlog);
+        close(s->shared_fd);
+        s->shared_fd = -1;
     }
 }
 
@@ -232,6 +274,7 @@ static void on_tick(struct ch__timer *t)
         p->on_tick(c);
     }
     trim_blocks(w);
+    atomic_store_explicit(&w->heartbeat, w->loop.now, memory_order_relaxed);
     if (p->worker_tick) p->worker_tick(w);
     ch__timer_start(&w->loop, &w->tick, CH__TICK_MS, on_tick);
 }
@@ -240,13 +283,9 @@ static void begin_drain(struct ch_worker *w)
 {
     if (w->draining) return;
     w->draining = 1;
+    w->announced = 1;
     w->drain_deadline = w->loop.now + w->server->cfg->shutdown_timeout_ms;
-    listen_unregister(w);
-    ch__timer_stop(&w->loop, &w->accept_retry);
-    if (w->own_listener) {
-        close(w->listen_io.fd);
-        w->listen_io.fd = -1;
-    }
+    stop_listening(w);
     const struct ch__proto *p = w->server->proto;
     struct ch__conn *c = w->live.next, *next;
     for (; c != &w->live; c = next) {
@@ -255,13 +294,24 @@ static void begin_drain(struct ch_worker *w)
     }
 }
 
+/* SIGTERM with a DRAIN_DELAY or REUSE_PORT: keep serving, but every response closes its
+ * connection (clients and balancers reconnect, elsewhere once the health check failed); with
+ * REUSE_PORT a successor already shares the port, so stop accepting at once. */
+static void begin_announce(struct ch_worker *w)
+{
+    if (w->announced) return;
+    w->announced = 1;
+    if (w->server->cfg->reuse_port) stop_listening(w);
+}
+
 static void on_wake(struct ch__io *io, uint32_t events)
 {
     struct ch_worker *w = (struct ch_worker *)((char *)io - offsetof(struct ch_worker, wake_io));
     uint64_t v;
     (void)events;
     if (read(io->fd, &v, sizeof(v)) < 0 && errno != EAGAIN) ch_log(CH_LOG_WARN, "eventfd read");
-    begin_drain(w);
+    if (atomic_load(&w->server->stopping)) begin_drain(w);
+    else if (atomic_load(&w->server->draining)) begin_announce(w);
 }
 
 void ch__worker_wake(struct ch_worker *w)
@@ -340,9 +390,12 @@ void *ch__worker_main(void *arg)
         return NULL;
     }
     w->loop.now = ch__now_ms();
+    atomic_store_explicit(&w->heartbeat, w->loop.now, memory_order_relaxed);
     ch__timer_start(&w->loop, &w->tick, CH__TICK_MS, on_tick);
     listen_register(w);
+    atomic_fetch_add(&s->ready_workers, 1);
     if (atomic_load(&s->stopping)) begin_drain(w);
+    else if (atomic_load(&s->draining)) begin_announce(w);
 
     while (!w->draining || (w->nconns > 0 && w->loop.now < w->drain_deadline))
         ch__loop_run_once(&w->loop, -1);

@@ -7,6 +7,7 @@
 #define CH_CORE_WORKER_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "core/conn.h"
@@ -26,6 +27,15 @@ struct ch__proto {
     void (*on_tick)(struct ch__conn *c);  /* periodic: check timeouts against loop.now */
     void (*worker_tick)(struct ch_worker *w); /* periodic, once per worker: trim caches */
     void (*on_shutdown)(struct ch__conn *c); /* the server drains: close when idle */
+};
+
+/* Counters of one worker, written only by its own thread with plain stores; the metrics scrape
+ * reads them from another thread (see framework/metrics.c). */
+struct ch__worker_stats {
+    uint64_t accepted;  /* connections accepted */
+    uint64_t bytes_in;  /* bytes read from clients */
+    uint64_t bytes_out; /* bytes written to clients */
+    uint64_t active;    /* requests being handled (connections not idle) */
 };
 
 /* Caches are trimmed every CH__TRIM_TICKS ticks (10 s), see util/decay.h. */
@@ -52,7 +62,12 @@ struct ch_worker {
     struct ch__conn *free_conns;
     size_t nfree_conns;
     int draining;
+    int announced; /* the server drains soon: every response says Connection: close */
+    int unlistened; /* stopped accepting for good */
     uint64_t drain_deadline;
+    struct ch__worker_stats stats;
+    uint64_t wake_ns; /* CLOCK_MONOTONIC at the last wake-up, when server->precise_wake */
+    _Atomic uint64_t heartbeat; /* loop time of the last tick, for the systemd watchdog */
     int date_slot;              /* which shared Date value `date` holds */
     char date[CH__DATE_LEN + 3]; /* this worker's copy of the Date header value */
     void *proto_data; /* per-worker state of the protocol layer */

@@ -50,6 +50,7 @@ void ch_app_free(struct ch_app *app)
     if (!app) return;
     ch__app_database_free(app);
     ch_router_free(app->router);
+    ch__metrics_free(app->metrics);
     for (size_t i = 0; i < app->nmw; i++)
         if (app->mw[i].cleanup) app->mw[i].cleanup(app->mw[i].arg);
     while (app->groups) {
@@ -169,7 +170,7 @@ static int add_route(struct ch_app *app, struct ch_group *g, unsigned methods, c
     }
     *app->routes_tail = r;
     app->routes_tail = &r->next;
-    app->nroutes++;
+    r->index = (unsigned)app->nroutes++;
     return 0;
 }
 
@@ -395,6 +396,7 @@ static void app_handle(struct ch_request *req)
     struct ch_route_match m;
     const struct ch__app_route *route;
     enum ch_route_status st = ch_router_match(app->router, req->method, req->path, &m);
+    if (app->metrics) req->_metrics_t0 = ch__metrics_start(req);
     req->state = app->state;
     int bad_params = 0;
     if (st == CH_ROUTE_FOUND) {
@@ -435,6 +437,8 @@ static void app_before_send(struct ch_request *req)
         const struct ch_middleware *mw = route->chain[i];
         if (mw->after) mw->after(req, mw->arg);
     }
+    struct ch_app *app = ch__app_of(req);
+    if (app->metrics) ch__metrics_count(app->metrics, req);
 }
 
 /* 404, 405 with Allow, and OPTIONS on a known path (204 with Allow). */
@@ -469,15 +473,23 @@ static int worker_start(struct ch_worker *w)
     int rc = ch__app_database_worker_start(app, w);
     if (rc == 0 && app->worker_start && (rc = app->worker_start(w, app->worker_arg)) != 0)
         ch__app_database_worker_stop(app, w);
+    if (rc == 0 && app->metrics) rc = ch__metrics_worker_start(app->metrics, w);
     return rc;
 }
 
 static void worker_stop(struct ch_worker *w)
 {
     struct ch_app *app = ((struct ch__http_app *)w->server->proto_ctx)->data;
+    if (app->metrics) ch__metrics_worker_stop(app->metrics, w);
     /* The pool first: its batches' callbacks all run now, so the hook may free their state. */
     ch__app_database_worker_stop(app, w);
     if (app->worker_stop) app->worker_stop(w, app->worker_arg);
+}
+
+static void worker_tick(struct ch_worker *w)
+{
+    struct ch_app *app = ((struct ch__http_app *)w->server->proto_ctx)->data;
+    if (app->metrics) ch__metrics_worker_tick(app->metrics, w);
 }
 
 int ch_app_serve(struct ch_app *app)
@@ -491,13 +503,21 @@ int ch_app_serve(struct ch_app *app)
     for (struct ch__app_route *r = app->routes; r; r = r->next)
         if (build_chain(app, r) != 0) return 1;
     if (build_chain(app, &app->fallback) != 0) return 1;
-    for (struct ch_group *g = app->groups; g; g = g->next)
+    for (struct ch_group *g = app->groups; g; g = g->next) {
+        g->fallback.index = (unsigned)app->nroutes; /* counted with the app's 404s and 405s */
         if (build_chain(app, &g->fallback) != 0) return 1;
+    }
     int rc = ch__app_database_open(app);
     if (rc >= 0) return rc;
+    if (app->metrics && ch__metrics_prepare(app) != 0) {
+        ch__app_database_close(app);
+        return 1;
+    }
+    app->http.worker_tick = worker_tick;
 
     struct ch__server server;
     ch__server_init(&server, &app->cfg, &ch__h1_proto, &app->http);
+    server.precise_wake = app->metrics != NULL;
     server.worker_init = worker_start;
     server.worker_cleanup = worker_stop;
     server.ready = app->on_ready;

@@ -25,6 +25,7 @@ struct ch__app_route {
     const struct ch_route_spec *spec; /* NULL: undeclared */
     struct ch_middleware *own_mw;     /* the route's own middleware (a copy of spec's) */
     size_t own_nmw;
+    unsigned index; /* registration order; the fallback's is the route count (metrics) */
     struct ch__app_route *next;
 };
 
@@ -58,6 +59,7 @@ struct ch_app {
     void *worker_arg;
     int first_error;
     const char *first_error_pattern;
+    struct ch__metrics *metrics; /* ch_app_metrics(), or NULL */
     struct ch__app_setting *settings; /* ch_app_setting(), in declaration order */
     /* testing.c (ch_test_start()): told the running server, and its port, once it listens. */
     void (*on_ready)(struct ch__server *s, void *arg);
@@ -89,6 +91,15 @@ const char *ch__route_security(const struct ch_app *app, const struct ch__app_ro
 
 /* The i-th registered route, or NULL. */
 const struct ch__app_route *ch__app_route_at(const struct ch_app *app, size_t i);
+
+/* Metrics (framework/metrics.c): a request's start time, counting a response, and the lifecycle. */
+uint64_t ch__metrics_start(const struct ch_request *req);
+void ch__metrics_count(struct ch__metrics *m, struct ch_request *req);
+int ch__metrics_prepare(struct ch_app *app);
+int ch__metrics_worker_start(struct ch__metrics *m, struct ch_worker *w);
+void ch__metrics_worker_tick(struct ch__metrics *m, struct ch_worker *w);
+void ch__metrics_worker_stop(struct ch__metrics *m, struct ch_worker *w);
+void ch__metrics_free(struct ch__metrics *m);
 
 /* ch_app_use_database() in ch_app_serve() (framework/database.c): open opens, migrates and
  * checks the statements, returning -1 to go on serving or the exit status (a --migrate-*

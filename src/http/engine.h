@@ -25,6 +25,8 @@ struct ch__http_app {
     /* Renders the body of an error the engine answers by itself (400, 413, 431, 408...). */
     void (*render_error)(const struct ch__http_app *app, int status, const char *message,
                          struct ch_buf *body, struct ch_str *content_type);
+    /* Runs on each worker's periodic tick (every 250 ms); may be NULL. */
+    void (*worker_tick)(struct ch_worker *w);
     void *data;
     /* Performance mode's raw routes, tried in order before a request object exists. */
     const struct ch__raw_route *raw;

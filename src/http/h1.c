@@ -120,6 +120,8 @@ static void h1_worker_tick(struct ch_worker *w)
         hw->nfree--;
         req_free(r);
     }
+    const struct ch__http_app *app = w->server->proto_ctx;
+    if (app->worker_tick) app->worker_tick(w);
 }
 
 static void close_now(struct h1_conn *hc)
@@ -221,6 +223,7 @@ static void dispatch(struct h1_conn *hc, const char *head, size_t head_len, stru
     if (!r->_keep_alive) hc->closing = 1;
     hc->req = r;
     c->refs++;
+    w->stats.active++;
     if (r->method == CH_OPTIONS && ch_str_eq_cstr(r->target, "*")) answer_options(r);
     else app_of(c)->handle(r);
 }
@@ -231,6 +234,7 @@ static void request_end(struct ch_request *r)
     struct h1_conn *hc = r->_conn;
     struct ch__conn *c = &hc->base;
     hc->req = NULL;
+    c->worker->stats.active--;
     req_put(c->worker, r);
     if (c->flags & CH__CONN_CLOSED) {
         ch__conn_unref(c);
@@ -250,7 +254,7 @@ int ch_res_send(struct ch_request *r)
     else {
         const struct ch__http_app *app = r->_app;
         if (app->before_send) app->before_send(r);
-        if (r->res.close || hc->draining) hc->closing = 1;
+        if (r->res.close || hc->draining || hc->base.worker->announced) hc->closing = 1;
         r->_keep_alive = r->_keep_alive && !hc->closing;
         rc = ch__h1_write_response(r);
         if (rc != 0) close_now(hc);
@@ -352,7 +356,7 @@ static void process(struct h1_conn *hc)
                 }
                 hc->rpos += (size_t)n;
                 hc->head_start = c->worker->loop.now;
-                if (raw && !hc->draining && ch__fast_serve(app, &h, &c->wbuf, c->worker->date))
+                if (raw && !c->worker->announced && ch__fast_serve(app, &h, &c->wbuf, c->worker->date))
                     continue;
                 dispatch(hc, p, (size_t)n, (struct ch_str){p + n, 0}, &h);
                 continue;
