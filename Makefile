@@ -9,7 +9,7 @@
 O        ?= build
 CC       ?= cc
 AR       := gcc-ar
-PKGS     := sqlite3 libpq openssl zlib libbrotlienc
+PKGS     := sqlite3 libpq openssl zlib libbrotlienc libargon2
 VERSION  := 0.1.0
 
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla \
@@ -47,7 +47,8 @@ endif
 CFLAGS   ?= $(OPT) -std=c11 $(WARN) -MMD -MP
 
 LIB_SRC  := $(wildcard src/util/*.c src/core/*.c src/http/*.c src/framework/*.c \
-            src/framework/*/*.c src/json/*.c src/db/*.c)
+            src/framework/*/*.c src/json/*.c src/db/*.c src/auth/*.c \
+            src/tls/*.c)
 APP_SRC  := $(wildcard app/*.c)
 UNIT_SRC := $(wildcard tests/unit/*.c tests/unit/*/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(O)/obj/%.o)

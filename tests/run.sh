@@ -61,6 +61,9 @@ integration() { # label, binary
     for t in tests/integration/test_*.py; do
         suite "$1-$(basename "$t" .py)" env CHOPIN_BIN="$2" python3 "$t"
     done
+    # The conformance suite again, over HTTPS (lib.py's TLS mode).
+    suite "$1-test_conformance-tls" env CHOPIN_BIN="$2" CHOPIN_TEST_TLS=1 \
+        python3 tests/integration/test_conformance.py
 }
 
 # Counted per file: every C file checked passes unless cppcheck reports something in it.
@@ -96,7 +99,7 @@ if want lint; then
     suite lint lint
 fi
 
-if want release && build all build/unit-tests build/test-app build/db-tests examples \
+if want release && build all build/unit-tests build/test-app build/auth-test-app build/db-tests examples \
     build/mw-app build/brotli-decode build/db-test-app build/testkit-tests \
     build/testkit-docs-fallback; then
     suite unit ./build/unit-tests
@@ -114,7 +117,7 @@ if want install && build all; then
 fi
 
 if want asan && build O=build/debug SAN=1 build/debug/chopin build/debug/unit-tests \
-    build/debug/test-app build/debug/db-tests build/debug/mw-app build/debug/brotli-decode \
+    build/debug/test-app build/debug/auth-test-app build/debug/db-tests build/debug/mw-app build/debug/brotli-decode \
     build/debug/db-test-app build/debug/examples/db_hello build/debug/testkit-tests; then
     suite unit-asan ./build/debug/unit-tests
     suite db-asan ./build/debug/db-tests
@@ -143,6 +146,9 @@ if want tsan && build O=build/tsan SAN=thread build/tsan/chopin build/tsan/unit-
     suite testkit-tsan env TSAN_OPTIONS=halt_on_error=1 ./build/tsan/testkit-tests
     suite tsan-test_threads env CHOPIN_BIN="$PWD/build/tsan/chopin" \
         python3 tests/integration/test_threads.py
+    # HTTPS shares contexts, ticket keys and certificate generations between threads.
+    suite tsan-test_tls env CHOPIN_BIN="$PWD/build/tsan/chopin" python3 \
+        tests/integration/test_tls.py resumption sighup pipelined garbage main_server_exits
 fi
 
 if want faults && [ "${SKIP_FAULTS:-0}" != 1 ] && build all &&

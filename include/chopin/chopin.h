@@ -12,6 +12,7 @@
 
 #include "app.h"
 #include "arena.h"
+#include "auth.h"
 #include "buf.h"
 #include "config.h"
 #include "db.h"

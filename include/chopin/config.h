@@ -17,6 +17,8 @@
  *   ACCESS_LOG    on | off (default: on in development only); ACCESS_LOG_FORMAT
  *                 logfmt | json | combined (nginx's)                      default logfmt
  *   BEHIND_TLS    true | false: clients reach the app over HTTPS    default false
+ *   TLS_CERT, TLS_KEY, TLS_PORT, TLS_HTTP, TLS_CIPHERS, TLS_CIPHERSUITES, TLS_OCSP,
+ *   TLS_HANDSHAKE_TIMEOUT, TLS_TICKET_ROTATE, TLS_KTLS             HTTPS, see the README
  *
  * Durations take an optional unit (ms, s, m; seconds when none); sizes an optional
  * k/K/KiB, m/M/MiB suffix. */
@@ -70,7 +72,21 @@ struct ch_config {
     /* --migrate-status, --migrate-only, --migrate-down N (flags only; see chopin/db.h) */
     enum ch_migrate_cmd migrate;
     int migrate_down; /* N of --migrate-down */
+    /* HTTPS (off while tls_cert is empty). Certificate, key and OCSP lists are comma-separated
+     * and parallel: entry i of each belongs to certificate i; the first is the default. */
+    char tls_cert[2048];
+    char tls_key[2048];
+    char tls_ocsp[2048];       /* DER OCSP responses to staple; empty entries staple nothing */
+    char tls_ciphers[1024];    /* TLS 1.2 cipher list (OpenSSL syntax) */
+    char tls_ciphersuites[256]; /* TLS 1.3 suites */
+    int tls_port;              /* default 8443 */
+    int tls_http;              /* CH_TLS_HTTP_*: what the plain SERVER_PORT listener does */
+    int tls_ktls;              /* ask OpenSSL to hand the session to kernel TLS */
+    unsigned tls_handshake_timeout_ms;
+    unsigned tls_ticket_rotate_ms;
 };
+
+enum { CH_TLS_HTTP_SERVE, CH_TLS_HTTP_REDIRECT, CH_TLS_HTTP_OFF };
 
 /* Fills every field with its default. */
 void ch_config_defaults(struct ch_config *cfg);

@@ -84,6 +84,7 @@ struct ch_request {
     int _failure;        /* what a failed handler returned, for the recovery middleware */
     void *_log_t0;       /* the access log's start time */
     uint64_t _metrics_t0; /* when the app got the request (metrics), in ns */
+    void *_auth;         /* the verified token's claims (chopin/auth.h) */
 };
 
 /* The first header named `name` (case-insensitive), or NULL. */

@@ -40,6 +40,17 @@ void ch_config_defaults(struct ch_config *cfg)
     cfg->shutdown_timeout_ms = 10000;
     cfg->db_pool_size = 0; /* the database layer's default, see chopin/db.h */
     cfg->access_log = -1;
+    /* Mozilla's "intermediate" profile (v5.7): forward secrecy and AEAD only. */
+    strcpy(cfg->tls_ciphers, "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+                             "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+                             "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+                             "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:"
+                             "DHE-RSA-CHACHA20-POLY1305");
+    strcpy(cfg->tls_ciphersuites,
+           "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256");
+    cfg->tls_port = 8443;
+    cfg->tls_handshake_timeout_ms = 10000;
+    cfg->tls_ticket_rotate_ms = 3600 * 1000;
 }
 
 const char *ch_config_usage(void)
@@ -60,7 +71,9 @@ const char *ch_config_usage(void)
            "BACKLOG, MAX_HEAD_SIZE, MAX_HEADERS, MAX_BODY_SIZE, MAX_OUTPUT_BUFFER,\n"
            "HEAD_TIMEOUT, IDLE_TIMEOUT, BODY_TIMEOUT, SEND_TIMEOUT, REQUEST_TIMEOUT,\n"
            "SHUTDOWN_TIMEOUT, DATABASE_URL, DB_POOL_SIZE, CORS_ORIGINS, BEHIND_TLS,\n"
-           "DRAIN_DELAY, REUSE_PORT, ACCESS_LOG, ACCESS_LOG_FORMAT.\n";
+           "DRAIN_DELAY, REUSE_PORT, ACCESS_LOG, ACCESS_LOG_FORMAT.\n"
+           "HTTPS: TLS_CERT, TLS_KEY, TLS_PORT, TLS_HTTP, TLS_CIPHERS, TLS_CIPHERSUITES,\n"
+           "TLS_OCSP, TLS_HANDSHAKE_TIMEOUT, TLS_TICKET_ROTATE, TLS_KTLS.\n";
 }
 
 const char *ch__config_program(int argc, char **argv)
@@ -168,6 +181,52 @@ static int set_mode(struct ch_config *cfg, const char *v)
     return 0;
 }
 
+static int set_text(char *dst, size_t cap, const char *v)
+{
+    if (strlen(v) >= cap) return CH_EINVAL;
+    strcpy(dst, v);
+    return 0;
+}
+
+/* The HTTPS settings (TLS_*); files are only opened when the server starts. */
+static int apply_tls(struct ch_config *cfg, const char *name, const char *v, char *err,
+                     size_t errlen)
+{
+    long l;
+    if (!strcmp(name, "TLS_CERT")) {
+        if (set_text(cfg->tls_cert, sizeof(cfg->tls_cert), v)) return bad(err, errlen, name, v, "paths");
+    } else if (!strcmp(name, "TLS_KEY")) {
+        if (set_text(cfg->tls_key, sizeof(cfg->tls_key), v)) return bad(err, errlen, name, v, "paths");
+    } else if (!strcmp(name, "TLS_OCSP")) {
+        if (set_text(cfg->tls_ocsp, sizeof(cfg->tls_ocsp), v)) return bad(err, errlen, name, v, "paths");
+    } else if (!strcmp(name, "TLS_CIPHERS")) {
+        if (!*v || set_text(cfg->tls_ciphers, sizeof(cfg->tls_ciphers), v))
+            return bad(err, errlen, name, v, "an OpenSSL cipher list");
+    } else if (!strcmp(name, "TLS_CIPHERSUITES")) {
+        if (!*v || set_text(cfg->tls_ciphersuites, sizeof(cfg->tls_ciphersuites), v))
+            return bad(err, errlen, name, v, "a TLS 1.3 suite list");
+    } else if (!strcmp(name, "TLS_PORT")) {
+        if (parse_long(v, 1, 65535, &l)) return bad(err, errlen, name, v, "an integer 1-65535");
+        cfg->tls_port = (int)l;
+    } else if (!strcmp(name, "TLS_HTTP")) {
+        if (!strcmp(v, "serve")) cfg->tls_http = CH_TLS_HTTP_SERVE;
+        else if (!strcmp(v, "redirect")) cfg->tls_http = CH_TLS_HTTP_REDIRECT;
+        else if (!strcmp(v, "off")) cfg->tls_http = CH_TLS_HTTP_OFF;
+        else return bad(err, errlen, name, v, "serve, redirect or off");
+    } else if (!strcmp(name, "TLS_KTLS")) {
+        if (!strcmp(v, "on") || !strcmp(v, "1")) cfg->tls_ktls = 1;
+        else if (!strcmp(v, "off") || !strcmp(v, "0")) cfg->tls_ktls = 0;
+        else return bad(err, errlen, name, v, "on or off");
+    } else if (!strcmp(name, "TLS_HANDSHAKE_TIMEOUT")) {
+        if (parse_duration(v, &cfg->tls_handshake_timeout_ms))
+            return bad(err, errlen, name, v, "a duration such as 10s or 500ms");
+    } else if (!strcmp(name, "TLS_TICKET_ROTATE")) {
+        if (parse_duration(v, &cfg->tls_ticket_rotate_ms))
+            return bad(err, errlen, name, v, "a duration such as 30m or 3600s");
+    }
+    return 0;
+}
+
 /* Applies one setting by its environment name. */
 static int apply(struct ch_config *cfg, const char *name, const char *v, char *err, size_t errlen)
 {
@@ -232,6 +291,8 @@ static int apply(struct ch_config *cfg, const char *name, const char *v, char *e
         if (!strcmp(v, "true") || !strcmp(v, "1")) cfg->behind_tls = 1;
         else if (!strcmp(v, "false") || !strcmp(v, "0") || !*v) cfg->behind_tls = 0;
         else return bad(err, errlen, name, v, "true or false");
+    } else if (!strncmp(name, "TLS_", 4)) {
+        return apply_tls(cfg, name, v, err, errlen);
     } else {
         static const struct {
             const char *name;
@@ -261,6 +322,8 @@ static const char *const env_names[] = {
     "SHUTDOWN_TIMEOUT", "DATABASE_URL",   "DB_POOL_SIZE",  "CORS_ORIGINS",
     "BEHIND_TLS",
     "DRAIN_DELAY",     "REUSE_PORT",      "ACCESS_LOG",    "ACCESS_LOG_FORMAT",
+    "TLS_CERT", "TLS_KEY", "TLS_OCSP", "TLS_CIPHERS", "TLS_CIPHERSUITES", "TLS_PORT", "TLS_HTTP",
+    "TLS_KTLS", "TLS_HANDSHAKE_TIMEOUT", "TLS_TICKET_ROTATE",
 };
 
 /* --migrate-status, --migrate-only, --migrate-down N (or =N): 1 when argv[*i] was one of

@@ -1,11 +1,13 @@
 /* Connection I/O: buffered reads and writes on a non-blocking socket. */
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "chopin/error.h"
 #include "core/conn.h"
 #include "core/worker.h"
+#include "tls/tls.h"
 
 static int take_block(struct ch__conn *c, struct ch_buf *b)
 {
@@ -37,6 +39,17 @@ ssize_t ch__conn_read(struct ch__conn *c, size_t limit)
     }
     size_t room = b->cap - b->len;
     if (room > limit - b->len) room = limit - b->len;
+    if (c->tls) {
+        /* TLS keeps the flags itself: one record is not one read(2). */
+        ssize_t t = ch__tls_read(c, b->ptr + b->len, room);
+        if (t > 0) {
+            b->len += (size_t)t;
+            c->last_io = c->worker->loop.now;
+        } else if (b->len == 0) {
+            give_back(c, b);
+        }
+        return t;
+    }
     ssize_t n = read(c->io.fd, b->ptr + b->len, room);
     /* Nothing came: a buffer that is still empty goes back to the cache, or every connection
      * accepted before its first byte would hold 8 KiB while it waits. */
@@ -82,7 +95,8 @@ int ch__conn_flush(struct ch__conn *c)
 {
     struct ch_buf *b = &c->wbuf;
     while (c->wpos < b->len) {
-        ssize_t n = write(c->io.fd, b->ptr + c->wpos, b->len - c->wpos);
+        ssize_t n = c->tls ? ch__tls_send(c, b->ptr + c->wpos, b->len - c->wpos)
+                           : write(c->io.fd, b->ptr + c->wpos, b->len - c->wpos);
         if (n > 0) {
             c->wpos += (size_t)n;
             c->last_io = c->worker->loop.now;
@@ -107,9 +121,16 @@ int ch__conn_flush(struct ch__conn *c)
     return 0;
 }
 
+void ch__conn_shutdown_write(struct ch__conn *c)
+{
+    if (c->tls) ch__tls_shutdown_write(c);
+    shutdown(c->io.fd, SHUT_WR);
+}
+
 void ch__conn_close(struct ch__conn *c)
 {
     if (c->flags & CH__CONN_CLOSED) return;
+    if (c->tls) ch__tls_close(c);
     c->flags |= CH__CONN_CLOSED | CH__CONN_PEER_SHUT;
     c->flags &= ~(CH__CONN_READABLE | CH__CONN_WRITABLE);
     /* close() also removes the descriptor from the epoll set: it is never duplicated. */

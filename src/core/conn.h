@@ -14,6 +14,7 @@
 #include "core/loop.h"
 
 struct ch_worker;
+struct ch__tls_conn;
 
 enum {
     CH__CONN_READABLE = 1u << 0,  /* an input edge arrived and the socket was not drained */
@@ -21,6 +22,7 @@ enum {
     CH__CONN_PEER_SHUT = 1u << 2, /* the peer will send nothing more (FIN, RST or error) */
     CH__CONN_CLOSED = 1u << 3,    /* our socket is closed; the struct awaits release */
     CH__CONN_ERROR = 1u << 4,     /* the socket reported an error or a hang-up (e.g. RST) */
+    CH__CONN_HANDSHAKE = 1u << 5, /* TLS handshake in progress: tls/ owns the connection */
 };
 
 struct ch__conn {
@@ -33,6 +35,7 @@ struct ch__conn {
     uint64_t last_io; /* loop time of the last read or write progress */
     unsigned flags;
     unsigned refs; /* holders other than the socket, e.g. a request awaiting the database */
+    struct ch__tls_conn *tls; /* NULL on plain connections; see tls/tls.h */
 };
 
 /* Reads into rbuf, growing it up to `limit` bytes. Returns the byte count; 0 when the peer
@@ -55,6 +58,9 @@ static inline size_t ch__conn_pending(const struct ch__conn *c)
 /* Writes pending output with one write(2). Returns 0 when everything is sent (wbuf storage is
  * then given back), CH_INCOMPLETE when the socket is full, CH_EIO when the peer is gone. */
 int ch__conn_flush(struct ch__conn *c);
+
+/* Ends our direction of the stream (TLS: close_notify first), keeping the read side open. */
+void ch__conn_shutdown_write(struct ch__conn *c);
 
 /* Closes the socket at once (pending output is dropped). The struct stays valid until the
  * end of the current loop batch, and while refs > 0. */

@@ -13,6 +13,7 @@
 
 #include "chopin/error.h"
 #include "core/server.h"
+#include "tls/tls.h"
 #include "util/date.h"
 #include "chopin/log.h"
 #include "core/loop.h"
@@ -27,12 +28,13 @@ void ch__server_init(struct ch__server *s, const struct ch_config *cfg,
     s->proto = proto;
     s->proto_ctx = proto_ctx;
     s->shared_fd = -1;
+    s->tls_shared_fd = -1;
 }
 
-static int resolve(const struct ch_config *cfg, struct addrinfo **res)
+static int resolve(const struct ch_config *cfg, int portno, struct addrinfo **res)
 {
     char port[16];
-    snprintf(port, sizeof(port), "%d", cfg->port);
+    snprintf(port, sizeof(port), "%d", portno);
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     int rc = getaddrinfo(cfg->host, port, &hints, res);
@@ -45,7 +47,7 @@ static int resolve(const struct ch_config *cfg, struct addrinfo **res)
 
 /* SO_REUSEPORT lets a second server of the same user bind the port silently and steal half
  * the connections. A probe bound without it fails with EADDRINUSE if anyone holds the port. */
-static int probe_port(const struct addrinfo *ai, const struct ch_config *cfg)
+static int probe_port(const struct addrinfo *ai, const struct ch_config *cfg, int port)
 {
     int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return 0;
@@ -55,13 +57,13 @@ static int probe_port(const struct addrinfo *ai, const struct ch_config *cfg)
     int e = errno;
     close(fd);
     if (rc != 0) {
-        ch_log(CH_LOG_ERROR, "cannot listen on %s:%d: %s", cfg->host, cfg->port, strerror(e));
+        ch_log(CH_LOG_ERROR, "cannot listen on %s:%d: %s", cfg->host, port, strerror(e));
         return CH_EIO;
     }
     return 0;
 }
 
-static int open_listener(const struct addrinfo *ai, const struct ch_config *cfg)
+static int open_listener(const struct addrinfo *ai, const struct ch_config *cfg, int port)
 {
     int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
@@ -73,8 +75,7 @@ static int open_listener(const struct addrinfo *ai, const struct ch_config *cfg)
     setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, cfg->backlog) != 0) {
-        ch_log(CH_LOG_ERROR, "cannot listen on %s:%d: %s", cfg->host, cfg->port,
-               strerror(errno));
+        ch_log(CH_LOG_ERROR, "cannot listen on %s:%d: %s", cfg->host, port, strerror(errno));
         close(fd);
         return CH_EIO;
     }
@@ -115,34 +116,49 @@ static void learn_port(struct ch__server *s, int fd, struct addrinfo *ai)
     else ((struct sockaddr_in *)ai->ai_addr)->sin_port = port;
 }
 
-static int open_listeners(struct ch__server *s)
+/* Opens the listener(s) for one port; `tls` picks the workers' HTTPS slot. */
+static int open_port(struct ch__server *s, int port, int tls)
 {
     struct addrinfo *ai;
-    int rc = resolve(s->cfg, &ai);
+    int rc = resolve(s->cfg, port, &ai);
     if (rc) return rc;
     /* REUSE_PORT: joining a port another chopin holds is what the operator asked for. */
-    rc = s->cfg->reuse_port || !s->cfg->port ? 0 : probe_port(ai, s->cfg);
+    rc = s->cfg->reuse_port || !port ? 0 : probe_port(ai, s->cfg, port);
     if (rc == 0 && s->cfg->mode == CH_MODE_PERFORMANCE) {
         /* One socket per worker: the kernel spreads connections across them. */
         for (int i = 0; i < s->nworkers && rc == 0; i++) {
-            int fd = open_listener(ai, s->cfg);
+            int fd = open_listener(ai, s->cfg, port);
             if (fd < 0) {
                 rc = fd;
                 break;
             }
-            if (i == 0) learn_port(s, fd, ai);
-            s->workers[i].listen_io.fd = fd;
+            if (tls) s->workers[i].tls_listen_io.fd = fd;
+            else if (i == 0) learn_port(s, fd, ai);
+            if (!tls) s->workers[i].listen_io.fd = fd;
             s->workers[i].own_listener = 1;
         }
-        assign_cpus(s);
     } else if (rc == 0) {
-        int fd = open_listener(ai, s->cfg);
+        int fd = open_listener(ai, s->cfg, port);
         if (fd < 0) rc = fd;
-        else learn_port(s, fd, ai);
-        s->shared_fd = fd;
-        for (int i = 0; i < s->nworkers; i++) s->workers[i].listen_io.fd = fd;
+        if (fd >= 0 && !tls) learn_port(s, fd, ai);
+        if (tls) s->tls_shared_fd = fd;
+        else s->shared_fd = fd;
+        for (int i = 0; i < s->nworkers; i++) {
+            if (tls) s->workers[i].tls_listen_io.fd = fd;
+            else s->workers[i].listen_io.fd = fd;
+        }
     }
     freeaddrinfo(ai);
+    return rc;
+}
+
+static int open_listeners(struct ch__server *s)
+{
+    int rc = 0;
+    /* With HTTPS on, the plain port may serve, redirect (tls/redirect.c) or stay closed. */
+    if (!s->tls || s->cfg->tls_http != CH_TLS_HTTP_OFF) rc = open_port(s, s->cfg->port, 0);
+    if (rc == 0 && s->tls) rc = open_port(s, s->cfg->tls_port, 1);
+    if (rc == 0 && s->cfg->mode == CH_MODE_PERFORMANCE) assign_cpus(s);
     return rc;
 }
 
@@ -156,12 +172,17 @@ static void release(struct ch__server *s, int started)
     for (int i = started; i < s->nworkers; i++) {
         struct ch_worker *w = &s->workers[i];
         if (w->own_listener && w->listen_io.fd >= 0) close(w->listen_io.fd);
+        if (w->own_listener && w->tls_listen_io.fd >= 0) close(w->tls_listen_io.fd);
         if (w->wake_io.fd > 0) close(w->wake_io.fd);
         free(w->blocks);
         ch__loop_cleanup(&w->loop);
     }
     if (s->shared_fd >= 0) close(s->shared_fd);
     s->shared_fd = -1;
+    if (s->tls_shared_fd >= 0) close(s->tls_shared_fd);
+    s->tls_shared_fd = -1;
+    ch__tls_free(s->tls);
+    s->tls = NULL;
     free(s->workers);
     s->workers = NULL;
 }
@@ -248,30 +269,36 @@ int ch__server_run(struct ch__server *s)
     int rc = 0, started = 0;
     main_thread = pthread_self();
     raise_nofile();
-    /* Workers inherit this mask; only the main thread takes SIGINT and SIGTERM. Blocked
-     * before the port opens: a SIGTERM that arrives as soon as the port answers (a process
-     * manager, a test) must start a drain, not kill the process. */
+    /* Workers inherit this mask; only the main thread takes SIGINT, SIGTERM and SIGHUP
+     * (certificate reload). Blocked before the port opens: a SIGTERM that arrives as soon as
+     * the port answers (a process manager, a test) must start a drain, not kill the process. */
     sigset_t set, old;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, &old);
     /* Threads the application started before (a database pool's) do not block them: a
      * signal the kernel hands to one of those must not kill the process. */
-    struct sigaction sa = {.sa_handler = on_stray_signal}, old_int, old_term;
+    struct sigaction sa = {.sa_handler = on_stray_signal}, old_int, old_term, old_hup;
     sigemptyset(&sa.sa_mask);
     stray_signal = 0;
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
+    sigaction(SIGHUP, &sa, &old_hup);
     s->nworkers = s->cfg->workers;
     s->workers = calloc((size_t)s->nworkers, sizeof(*s->workers));
     if (!s->workers) rc = CH_ENOMEM;
     for (int i = 0; i < s->nworkers && rc == 0; i++) rc = ch__worker_init(&s->workers[i], s, i);
+    if (rc == 0 && s->cfg->tls_cert[0] && !(s->tls = ch__tls_new(s->cfg))) rc = CH_EINVAL;
     if (rc == 0) rc = open_listeners(s);
     if (rc != 0) {
         if (s->workers) release(s, 0);
+        ch__tls_free(s->tls);
+        s->tls = NULL;
         sigaction(SIGINT, &old_int, NULL);
         sigaction(SIGTERM, &old_term, NULL);
+        sigaction(SIGHUP, &old_hup, NULL);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         return rc;
     }
@@ -290,9 +317,14 @@ int ch__server_run(struct ch__server *s)
     }
 
     const char *mode = s->cfg->mode == CH_MODE_PERFORMANCE ? "performance" : "standard";
-    if (rc == 0)
-        ch_log(CH_LOG_INFO, "chopin %s listening on http://%s:%d (%s mode, %d worker%s)",
+    if (rc == 0 && (!s->tls || s->cfg->tls_http != CH_TLS_HTTP_OFF))
+        ch_log(CH_LOG_INFO, "chopin %s listening on http://%s:%d (%s mode, %d worker%s)%s",
                CH_VERSION, s->cfg->host, s->port, mode, s->nworkers,
+               s->nworkers == 1 ? "" : "s",
+               s->tls && s->cfg->tls_http == CH_TLS_HTTP_REDIRECT ? ", redirecting to https" : "");
+    if (rc == 0 && s->tls)
+        ch_log(CH_LOG_INFO, "chopin %s listening on https://%s:%d (%s mode, %d worker%s)",
+               CH_VERSION, s->cfg->host, s->cfg->tls_port, mode, s->nworkers,
                s->nworkers == 1 ? "" : "s");
     if (rc == 0 && s->ready) s->ready(s, s->ready_arg);
 
@@ -303,8 +335,14 @@ int ch__server_run(struct ch__server *s)
     int ready = rc != 0;
     while (!atomic_load(&s->stopping)) {
         int sig = sigtimedwait(&set, NULL, &(struct timespec){0, wait_ns(ready, wd, 500)});
-        if (sig == SIGINT || sig == SIGTERM || take_stray()) break;
+        int stray = take_stray();
+        if (sig == SIGINT || sig == SIGTERM || stray == SIGINT || stray == SIGTERM) break;
+        if (sig == SIGHUP || stray == SIGHUP) {
+            if (s->tls) ch__tls_reload(s->tls);
+            else ch_log(CH_LOG_INFO, "SIGHUP: no TLS certificates to reload");
+        }
         ch__date_refresh();
+        if (s->tls) ch__tls_main_tick(s->tls);
         if (!ready && atomic_load(&s->ready_workers) == s->nworkers) {
             ready = 1;
             char msg[300];
@@ -360,5 +398,6 @@ int ch__server_run(struct ch__server *s)
     release(s, started);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGHUP, &old_hup, NULL);
     return rc;
 }

@@ -8,6 +8,8 @@
 #include "chopin/config.h"
 #include "core/worker.h"
 
+struct ch__tls;
+
 struct ch__server {
     const struct ch_config *cfg;
     const struct ch__proto *proto;
@@ -24,6 +26,8 @@ struct ch__server {
     int nworkers;
     struct ch_worker *workers;
     int shared_fd; /* standard mode's single listening socket, else -1 */
+    int tls_shared_fd; /* the same for HTTPS */
+    struct ch__tls *tls; /* HTTPS certificates and settings, NULL when TLS_CERT is empty */
     _Atomic int stopping;
     _Atomic int draining;       /* SIGTERM received: /health says 503, responses close */
     _Atomic int ready_workers;  /* workers that finished their init hooks */

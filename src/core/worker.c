@@ -12,6 +12,7 @@
 #include "chopin/error.h"
 #include "core/server.h"
 #include "core/worker.h"
+#include "tls/tls.h"
 #include "util/asan.h"
 #include "chopin/log.h"
 
@@ -139,7 +140,7 @@ static void after_batch(struct ch__loop *l)
     }
 }
 
-static void on_conn_event(struct ch__io *io, uint32_t events)
+void ch__worker_conn_event(struct ch__io *io, uint32_t events)
 {
     struct ch__conn *c = (struct ch__conn *)io;
     if (c->flags & CH__CONN_CLOSED) return;
@@ -155,13 +156,19 @@ static void on_conn_event(struct ch__io *io, uint32_t events)
 static void listen_register(struct ch_worker *w)
 {
     uint32_t ev = EPOLLIN | (w->own_listener ? 0 : EPOLLEXCLUSIVE);
-    if (!w->listening && ch__loop_add(&w->loop, &w->listen_io, ev) == 0) w->listening = 1;
+    if (!w->listening && w->listen_io.fd >= 0 && ch__loop_add(&w->loop, &w->listen_io, ev) == 0)
+        w->listening = 1;
+    if (!w->tls_listening && w->tls_listen_io.fd >= 0 &&
+        ch__loop_add(&w->loop, &w->tls_listen_io, ev) == 0)
+        w->tls_listening = 1;
 }
 
 static void listen_unregister(struct ch_worker *w)
 {
     if (w->listening) ch__loop_del(&w->loop, &w->listen_io);
     w->listening = 0;
+    if (w->tls_listening) ch__loop_del(&w->loop, &w->tls_listen_io);
+    w->tls_listening = 0;
 }
 
 static void on_accept_retry(struct ch__timer *t)
@@ -182,10 +189,17 @@ static void pause_accepting(struct ch_worker *w, int err)
     ch__timer_start(&w->loop, &w->accept_retry, ACCEPT_RETRY_MS, on_accept_retry);
 }
 
-/* Accepts up to `batch` connections from the worker's listener. */
-static void accept_batch(struct ch_worker *w, int batch)
+/* The plain port answers with 308 to HTTPS (TLS_HTTP=redirect). */
+static int plain_redirects(const struct ch_worker *w)
 {
-    struct ch__io *io = &w->listen_io;
+    return w->server->tls && w->server->cfg->tls_http == CH_TLS_HTTP_REDIRECT;
+}
+
+/* Accepts up to `batch` connections from listener `io`: `tls` for HTTPS, `redirect` for a
+ * plain port answering with 308. */
+static void accept_batch(struct ch_worker *w, struct ch__io *io, struct ch__tls *tls, int redirect,
+                         int batch)
+{
     for (int i = 0; i < batch; i++) {
         int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
@@ -205,7 +219,7 @@ static void accept_batch(struct ch_worker *w, int batch)
             return;
         }
         c->io.fd = fd;
-        c->io.cb = on_conn_event;
+        c->io.cb = ch__worker_conn_event;
         c->worker = w;
         c->last_io = w->loop.now;
         c->flags = CH__CONN_WRITABLE;
@@ -220,7 +234,9 @@ static void accept_batch(struct ch_worker *w, int batch)
         w->live.next = c;
         w->nconns++;
         w->stats.accepted++;
-        w->server->proto->on_open(c);
+        if (tls) ch__tls_accept(tls, c);
+        else if (redirect) ch__tls_redirect_accept(c);
+        else w->server->proto->on_open(c);
     }
 }
 
@@ -234,14 +250,24 @@ static void on_accept(struct ch__io *io, uint32_t events)
     /* On the shared listener, take one connection per wake-up: EPOLLEXCLUSIVE then hands the
      * next one to another idle worker, so a burst of connects spreads over the workers
      * instead of landing on whichever woke first. */
-    accept_batch(w, w->own_listener ? ACCEPTS_PER_EVENT : 1);
+    accept_batch(w, io, NULL, plain_redirects(w), w->own_listener ? ACCEPTS_PER_EVENT : 1);
+}
+
+static void on_accept_tls(struct ch__io *io, uint32_t events)
+{
+    struct ch_worker *w =
+        (struct ch_worker *)((char *)io - offsetof(struct ch_worker, tls_listen_io));
+    (void)events;
+    if (!w->tls_listening) return;
+    accept_batch(w, io, w->server->tls, 0, w->own_listener ? ACCEPTS_PER_EVENT : 1);
 }
 
 /* Stops accepting for good. Connections the kernel already queued on the listener would be
  * reset by its close(), so they are accepted (and served, with Connection: close) first; the
  * shared listener of standard mode is closed by the last worker to stop watching it. Closing
  * the socket rather than keeping it open until exit matters when another process shares the
- * port (REUSE_PORT): from then on the kernel sends every new connection to the new process. */
+ * port (REUSE_PORT): from then on the kernel sends every new connection to the new process.
+ * The HTTPS listener goes the same way. */
 static void stop_listening(struct ch_worker *w)
 {
     struct ch__server *s = w->server;
@@ -251,16 +277,27 @@ static void stop_listening(struct ch_worker *w)
     ch__timer_stop(&w->loop, &w->accept_retry);
     if (w->own_listener) {
         if (w->listen_io.fd >= 0) {
-            accept_batch(w, s->cfg->backlog);
+            accept_batch(w, &w->listen_io, NULL, plain_redirects(w), s->cfg->backlog);
             close(w->listen_io.fd);
         }
-        w->listen_io.fd = -1;
+        if (w->tls_listen_io.fd >= 0) {
+            accept_batch(w, &w->tls_listen_io, s->tls, 0, s->cfg->backlog);
+            close(w->tls_listen_io.fd);
+        }
+        w->listen_io.fd = w->tls_listen_io.fd = -1;
         return;
     }
-    if (atomic_fetch_add(&s->unlistened, 1) + 1 == s->nworkers && s->shared_fd >= 0) {
-        accept_batch(w, s->cfg->backlog);
-        close(s->shared_fd);
-        s->shared_fd = -1;
+    if (atomic_fetch_add(&s->unlistened, 1) + 1 == s->nworkers) {
+        if (s->shared_fd >= 0) {
+            accept_batch(w, &w->listen_io, NULL, plain_redirects(w), s->cfg->backlog);
+            close(s->shared_fd);
+            s->shared_fd = -1;
+        }
+        if (s->tls_shared_fd >= 0) {
+            accept_batch(w, &w->tls_listen_io, s->tls, 0, s->cfg->backlog);
+            close(s->tls_shared_fd);
+            s->tls_shared_fd = -1;
+        }
     }
 }
 
@@ -271,7 +308,8 @@ static void on_tick(struct ch__timer *t)
     struct ch__conn *c = w->live.next, *next;
     for (; c != &w->live; c = next) {
         next = c->next; /* on_tick may close c */
-        p->on_tick(c);
+        if (c->flags & CH__CONN_HANDSHAKE) ch__tls_conn_tick(c);
+        else p->on_tick(c);
     }
     trim_blocks(w);
     atomic_store_explicit(&w->heartbeat, w->loop.now, memory_order_relaxed);
@@ -290,7 +328,9 @@ static void begin_drain(struct ch_worker *w)
     struct ch__conn *c = w->live.next, *next;
     for (; c != &w->live; c = next) {
         next = c->next;
-        p->on_shutdown(c);
+        /* A TLS handshake in progress may finish (within its timeout and the drain
+         * deadline): its request is then served with Connection: close. */
+        if (!(c->flags & CH__CONN_HANDSHAKE)) p->on_shutdown(c);
     }
 }
 
@@ -328,6 +368,7 @@ int ch__worker_init(struct ch_worker *w, struct ch__server *s, int id)
     w->id = id;
     w->cpu = -1;
     w->listen_io.fd = -1;
+    w->tls_listen_io.fd = -1;
     w->live.next = w->live.prev = &w->live;
     if ((rc = ch__loop_init(&w->loop)) != 0) return rc;
     w->loop.data = w;
@@ -339,6 +380,7 @@ int ch__worker_init(struct ch_worker *w, struct ch__server *s, int id)
     if (w->wake_io.fd < 0) return CH_EIO;
     w->wake_io.cb = on_wake;
     w->listen_io.cb = on_accept;
+    w->tls_listen_io.cb = on_accept_tls;
     w->capblocks = MIN_CACHED_BLOCKS;
     w->blocks = calloc(w->capblocks, sizeof(void *));
     if (!w->blocks) return CH_ENOMEM;
@@ -363,6 +405,7 @@ static void worker_cleanup(struct ch_worker *w)
     w->blocks = NULL;
     close(w->wake_io.fd);
     if (w->own_listener && w->listen_io.fd >= 0) close(w->listen_io.fd);
+    if (w->own_listener && w->tls_listen_io.fd >= 0) close(w->tls_listen_io.fd);
     ch__loop_cleanup(&w->loop);
 }
 

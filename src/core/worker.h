@@ -50,6 +50,8 @@ struct ch_worker {
     struct ch__io listen_io;
     int listening;   /* listen_io is in the epoll set */
     int own_listener; /* listen_io.fd is this worker's (performance mode) */
+    struct ch__io tls_listen_io; /* HTTPS, fd -1 when off; shared or own like listen_io */
+    int tls_listening;
     struct ch__io wake_io; /* eventfd: the main thread asks us to drain */
     struct ch__timer tick;
     struct ch__timer accept_retry;
@@ -79,6 +81,10 @@ void *ch__worker_block_get(struct ch_worker *w);
 
 /* Gives a buffer back: CH__BLOCK_SIZE blocks return to the cache, anything else is freed. */
 void ch__worker_block_put(struct ch_worker *w, void *p, size_t cap);
+
+/* The io callback of an established connection: records what the epoll edge says in its
+ * flags and runs the protocol (TLS connections pass through tls/ first). */
+void ch__worker_conn_event(struct ch__io *io, uint32_t events);
 
 /* Queues a closed connection for release at the end of the batch. */
 void ch__worker_conn_closed(struct ch_worker *w, struct ch__conn *c);

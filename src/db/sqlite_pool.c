@@ -15,6 +15,7 @@
  * thread and delivered on the worker's loop. Holders are recycled per worker, so the steady
  * state allocates nothing. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -232,6 +233,12 @@ void *ch__sq_thread_main(void *arg)
 {
     struct ch__sq_thread *t = arg;
     struct ch__sq_db *s = t->s;
+    /* These threads start before the server blocks SIGINT/SIGTERM/SIGHUP for its own threads
+     * (the main thread takes them with sigtimedwait): one delivered here would kill the
+     * process, e.g. a SIGHUP (certificate reload) while the main thread is busy. */
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
     pthread_mutex_lock(&s->mu);
     for (;;) {
         while (!s->qhead && !s->quit) pthread_cond_wait(&s->cv, &s->mu);

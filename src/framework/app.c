@@ -1,4 +1,6 @@
 /* The application: registration, dispatch through middleware to handlers, and running. */
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -507,6 +509,13 @@ int ch_app_serve(struct ch_app *app)
         g->fallback.index = (unsigned)app->nroutes; /* counted with the app's 404s and 405s */
         if (build_chain(app, &g->fallback) != 0) return 1;
     }
+    /* Threads the database starts (SQLite's pool) inherit this mask: a SIGTERM sent to the
+     * process must reach the server's sigtimedwait, not kill it through one of them. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     int rc = ch__app_database_open(app);
     if (rc >= 0) return rc;
     if (app->metrics && ch__metrics_prepare(app) != 0) {

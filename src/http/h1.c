@@ -409,7 +409,7 @@ static void start_linger(struct h1_conn *hc)
         close_now(hc);
         return;
     }
-    shutdown(c->io.fd, SHUT_WR);
+    ch__conn_shutdown_write(c);
     hc->lingering = 1;
     hc->linger_until = c->worker->loop.now + LINGER_MS;
     ch__conn_consume(c, c->rbuf.len);

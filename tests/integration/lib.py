@@ -17,6 +17,10 @@ SANITIZED = "debug" in BIN
 # The test application (tests/apps/test_app.c) built next to the binary under test.
 TEST_APP = os.environ.get("CHOPIN_TEST_APP", os.path.join(os.path.dirname(BIN), "test-app"))
 
+# CHOPIN_TEST_TLS=1 runs a suite over HTTPS: every Server gets a development certificate and
+# listens with TLS only (TLS_HTTP=off), and Server.connect() hands back a TLS connection.
+TLS = os.environ.get("CHOPIN_TEST_TLS") == "1"
+
 _cases = []
 
 
@@ -58,6 +62,11 @@ class Server:
                   "ENVIRONMENT": "production",
                   # A private database per server, so tests never touch ./chopin.db.
                   "DATABASE_URL": "sqlite::memory:"})
+        self.tls = TLS
+        if self.tls:
+            cert, key = dev_cert()
+            e.update({"TLS_CERT": cert, "TLS_KEY": key, "TLS_PORT": str(self.port),
+                      "TLS_HTTP": "off", "SERVER_PORT": str(free_port())})
         if env:
             e.update(env)
         e.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
@@ -130,7 +139,38 @@ class Server:
     def connect(self, timeout=5):
         s = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.tls:
+            s = tls_client_context().wrap_socket(s, server_hostname="localhost")
         return Conn(s)
+
+
+_dev_cert = None
+
+
+def dev_cert(names=("localhost",), directory=None):
+    """A self-signed ECDSA P-256 certificate from scripts/dev-cert.sh: (cert path, key path).
+    Without arguments, one shared certificate for the whole run."""
+    global _dev_cert
+    if directory is None and names == ("localhost",) and _dev_cert:
+        return _dev_cert
+    import tempfile
+    d = directory or tempfile.mkdtemp(prefix="chopin-cert-")
+    subprocess.run([os.path.join(ROOT, "scripts", "dev-cert.sh"), d] + list(names), check=True,
+                   stdout=subprocess.DEVNULL)
+    paths = (os.path.join(d, "cert.pem"), os.path.join(d, "key.pem"))
+    if directory is None and names == ("localhost",):
+        _dev_cert = paths
+    return paths
+
+
+def tls_client_context():
+    """A client context for the development certificate: no verification, HTTP/1.1 by ALPN."""
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.set_alpn_protocols(["http/1.1"])
+    return ctx
 
 
 class Response:
@@ -246,6 +286,8 @@ class Conn:
             return True
         except socket.timeout:
             return False
+        except OSError:  # over TLS: an alert or EOF without close_notify
+            return True
 
     def close(self):
         self.sock.close()

@@ -1,0 +1,222 @@
+#!/usr/bin/env bash
+# Side-by-side HTTPS benchmark: build/chopin against nginx, both terminating TLS with the same
+# self-signed ECDSA P-256 certificate (scripts/dev-cert.sh), the same TLS 1.2 cipher list and
+# TLS 1.3 suite order (Mozilla intermediate, server preference), X25519/P-256, session tickets,
+# and the same worker count. Run through `make bench` (after bench/http.sh) or directly from
+# the repository root once build/chopin exists:
+#
+#   bench/https.sh            # ~4 min
+#   QUICK=1 bench/https.sh    # smoke run, ~40 s
+#
+# Rows:
+#   /json keep-alive           wrk over HTTPS, CONNS connections (req/s)
+#   /plaintext pipelined       wrk + bench/wrk/pipeline.lua, DEPTH deep (req/s)
+#   handshakes full            HS_CLIENTS parallel `openssl s_time -new` (TLS 1.3 handshake and
+#                              one GET /plaintext per connection; connections/s)
+#   handshakes resumed         the same with `-reuse` (session tickets; the share actually
+#                              resumed is reported, and a run below 90% is marked failed)
+#
+# Knobs: PORT [18480] (chopin PORT, nginx PORT+1), WORKERS [nproc], DURATION [10], RUNS [3],
+# CONNS [256], DEPTH [16], HS_CLIENTS [2 x WORKERS], TLS_KTLS [off] (passed to chopin),
+# CHOPIN_BIN [build/chopin], RESULTS_DIR [bench/results], SKIP_NGINX=1.
+# Writes RESULTS_DIR/https-DATE-TIME.md and prints the table; medians of RUNS.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"
+
+if [ "${QUICK:-0}" = 1 ]; then : "${DURATION:=2}" "${RUNS:=1}"; fi
+PORT=${PORT:-18480} WORKERS=${WORKERS:-$(nproc)} DURATION=${DURATION:-10} RUNS=${RUNS:-3}
+CONNS=${CONNS:-256} DEPTH=${DEPTH:-16} HS_CLIENTS=${HS_CLIENTS:-$((2 * WORKERS))}
+CHOPIN_BIN=${CHOPIN_BIN:-build/chopin} RESULTS_DIR=${RESULTS_DIR:-$ROOT/bench/results}
+SKIP_NGINX=${SKIP_NGINX:-0} TLS_KTLS=${TLS_KTLS:-off}
+case $CHOPIN_BIN in /*) ;; *) CHOPIN_BIN=$ROOT/$CHOPIN_BIN ;; esac
+[ -x "$CHOPIN_BIN" ] || die "$CHOPIN_BIN is not an executable"
+for n in wrk nginx openssl ss; do command -v "$n" >/dev/null || die "$n is missing"; done
+
+# The same lists chopin uses by default (src/core/config.c), spelled out for nginx.
+CIPHERS="ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305"
+SUITES="TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
+
+SCRATCH=$(mktemp -d /tmp/chopin-https-bench.XXXXXX)
+declare -A PID=() PORT_OF=()
+FAILED=0
+cleanup() {
+  set +e
+  local n
+  for n in "${!PID[@]}"; do stop_tree "${PID[$n]}"; done
+  if [ "$FAILED" = 0 ]; then rm -rf "$SCRATCH"; else log "scratch kept in $SCRATCH"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+ulimit -Sn 20000 2>/dev/null || ulimit -Sn "$(ulimit -Hn)"
+
+"$ROOT/scripts/dev-cert.sh" "$SCRATCH/cert" localhost >/dev/null
+CERT=$SCRATCH/cert/cert.pem KEY=$SCRATCH/cert/key.pem
+
+nginx_conf() {
+  local port=$1 dir=$SCRATCH/nginx
+  mkdir -p "$dir/logs" "$dir/tmp"
+  cat >"$dir/nginx.conf" <<CONF
+daemon off;
+master_process on;
+worker_processes $WORKERS;
+worker_rlimit_nofile 20000;
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log warn;
+events { worker_connections 16384; use epoll; }
+http {
+    access_log off;
+    server_tokens off;
+    tcp_nodelay on;
+    keepalive_timeout 65s;
+    keepalive_requests 2000000000;
+    client_body_temp_path $dir/tmp/body;
+    proxy_temp_path $dir/tmp/proxy;
+    fastcgi_temp_path $dir/tmp/fastcgi;
+    uwsgi_temp_path $dir/tmp/uwsgi;
+    scgi_temp_path $dir/tmp/scgi;
+    server {
+        listen 127.0.0.1:$port ssl reuseport backlog=4096;
+        ssl_certificate $CERT;
+        ssl_certificate_key $KEY;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_ciphers $CIPHERS;
+        ssl_conf_command Ciphersuites $SUITES;
+        ssl_prefer_server_ciphers on;
+        ssl_ecdh_curve X25519:prime256v1;
+        ssl_session_tickets on;
+        ssl_session_cache off;
+        location / { return 404; }
+        location = /plaintext { default_type text/plain; return 200 "Hello, World!"; }
+        location = /json { default_type application/json; return 200 '{"message":"Hello, World!"}'; }
+    }
+}
+CONF
+  echo "$dir"
+}
+
+start() {
+  local name=$1 port=$2 dir
+  case $name in
+  chopin)
+    start_server "PID[$name]" "$SCRATCH/$name.log" env ENVIRONMENT=production \
+      TLS_CERT="$CERT" TLS_KEY="$KEY" TLS_PORT="$port" TLS_HTTP=off TLS_KTLS="$TLS_KTLS" \
+      SERVER_PORT=$((port + 10)) "$CHOPIN_BIN" --mode performance --workers "$WORKERS" ;;
+  nginx)
+    dir=$(nginx_conf "$port")
+    start_server "PID[$name]" "$SCRATCH/$name.log" nginx -p "$dir" -e "$dir/logs/error.log" \
+      -c "$dir/nginx.conf" ;;
+  esac
+  PORT_OF[$name]=$port
+  wait_listening "$port" "${PID[$name]}" || { tail "$SCRATCH/$name.log" >&2; die "$name did not start"; }
+  curl -skf "https://127.0.0.1:$port/json" | grep -q Hello || die "$name: GET /json over HTTPS failed"
+}
+
+# wrk prints Requests/sec; pipelined runs print latency.lua's BENCH line instead.
+run_wrk() {
+  local test=$1 port=$2 out=$SCRATCH/wrk.txt
+  case $test in
+  json) wrk -t"$WORKERS" -c"$CONNS" -d"${DURATION}s" -H "Host: localhost" \
+          "https://127.0.0.1:$port/json" >"$out" 2>&1 ;;
+  plaintext-pipe) wrk -t"$WORKERS" -c"$CONNS" -d"${DURATION}s" -H "Host: localhost" \
+          -s "$HERE/wrk/pipeline.lua" "https://127.0.0.1:$port/plaintext" -- \
+          "conns=$CONNS" "depth=$DEPTH" >"$out" 2>&1 ;;
+  esac
+  if grep -qE 'Socket errors|Non-2xx' "$out"; then
+    log "$test on port $port had errors: $(grep -E 'Socket errors|Non-2xx' "$out" | tr '\n' ' ')"
+    FAILED=1
+  fi
+  if grep -q '^BENCH requests=' "$out"; then
+    awk '/^BENCH requests=/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+         printf "%.0f\n", v["requests"] / (v["duration_us"] / 1e6) }' "$out"
+  else
+    awk '/^Requests\/sec:/ { printf "%.0f\n", $2 }' "$out"
+  fi
+}
+
+# HS_CLIENTS s_time processes at once; prints "conn/s resumed%".
+run_handshakes() {
+  local mode=$1 port=$2 i pids=() total=0 reused=0 all=0 n r
+  for ((i = 0; i < HS_CLIENTS; i++)); do
+    openssl s_time -connect "127.0.0.1:$port" "-$mode" -time "$DURATION" -www /plaintext \
+      >"$SCRATCH/st-$i.txt" 2>&1 &
+    pids+=($!)
+  done
+  for i in "${pids[@]}"; do wait "$i" || true; done
+  for ((i = 0; i < HS_CLIENTS; i++)); do
+    n=$(awk '/connections in [0-9]+ real seconds/ { print $1; exit }' "$SCRATCH/st-$i.txt")
+    [ -n "$n" ] || { log "s_time failed: $(tail -n 3 "$SCRATCH/st-$i.txt")"; FAILED=1; n=0; }
+    total=$((total + n))
+    r=$(grep -v 'connections' "$SCRATCH/st-$i.txt" | tr -cd 'r' | wc -c)
+    reused=$((reused + r))
+    all=$((all + $(grep -v 'connections' "$SCRATCH/st-$i.txt" | tr -cd 'r*' | wc -c)))
+  done
+  local pct=0
+  [ "$all" -gt 0 ] && pct=$((100 * reused / all))
+  if [ "$mode" = reuse ] && [ "$pct" -lt 90 ]; then
+    log "resumed handshakes on port $port: only $pct% were resumed"
+    FAILED=1
+  fi
+  echo "$((total / DURATION)) $pct"
+}
+
+median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : int((a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
+
+SERVERS=(chopin)
+[ "$SKIP_NGINX" = 1 ] || SERVERS+=(nginx)
+start chopin "$PORT"
+[ "$SKIP_NGINX" = 1 ] || start nginx $((PORT + 1))
+
+declare -A RES=() RESUMED=()
+for test in json plaintext-pipe full resumed; do
+  for name in "${SERVERS[@]}"; do : >"$SCRATCH/$test-$name.vals"; done
+  for ((run = 1; run <= RUNS; run++)); do
+    for name in "${SERVERS[@]}"; do
+      case $test in
+      json | plaintext-pipe) v=$(run_wrk "$test" "${PORT_OF[$name]}") ;;
+      full) read -r v _ < <(run_handshakes new "${PORT_OF[$name]}") ;;
+      resumed) read -r v p < <(run_handshakes reuse "${PORT_OF[$name]}"); RESUMED[$name]=$p ;;
+      esac
+      log "$test $name run $run: ${v:-?}"
+      echo "${v:-0}" >>"$SCRATCH/$test-$name.vals"
+      sleep 1
+    done
+  done
+  for name in "${SERVERS[@]}"; do RES[$test-$name]=$(median <"$SCRATCH/$test-$name.vals"); done
+done
+
+mkdir -p "$RESULTS_DIR"
+report=$RESULTS_DIR/https-$(date -u +%Y-%m-%d-%H%M).md
+{
+  echo "# HTTPS: chopin vs nginx"
+  echo
+  echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)," \
+    "$(getconf _NPROCESSORS_ONLN) cores, $(uname -sr), $(nginx -v 2>&1 | sed 's/^nginx version: //'), $(openssl version | cut -d' ' -f1-2)."
+  echo "$WORKERS workers each, ECDSA P-256 certificate, TLS 1.3 (TLS_AES_128_GCM_SHA256) unless the client"
+  echo "asks otherwise; medians of $RUNS runs of ${DURATION} s; chopin TLS_KTLS=$TLS_KTLS."
+  echo "wrk: $CONNS connections, -t$WORKERS; handshakes: $HS_CLIENTS parallel \`openssl s_time\`, one GET each."
+  if [ "$FAILED" != 0 ]; then printf '\n**Some runs had errors; see the log above.**\n'; fi
+  echo
+  echo "| test | chopin | nginx | chopin/nginx |"
+  echo "| --- | ---: | ---: | ---: |"
+  for test in json plaintext-pipe full resumed; do
+    case $test in
+    json) label="/json keep-alive (req/s)" ;;
+    plaintext-pipe) label="/plaintext pipelined $DEPTH (req/s)" ;;
+    full) label="new handshakes, full (conn/s)" ;;
+    resumed) label="new handshakes, resumed (conn/s; resumed ${RESUMED[chopin]:-?}% / ${RESUMED[nginx]:--}%)" ;;
+    esac
+    c=${RES[$test-chopin]} n=${RES[$test-nginx]:-}
+    if [ -n "$n" ] && [ "$n" -gt 0 ]; then
+      echo "| $label | $c | $n | $(awk -v a="$c" -v b="$n" 'BEGIN { printf "%.2f", a / b }') |"
+    else
+      echo "| $label | $c | - | - |"
+    fi
+  done
+} >"$report"
+cat "$report"
+log "report: ${report#"$ROOT/"}"
+[ "$FAILED" = 0 ]
