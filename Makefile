@@ -84,10 +84,6 @@ $(O)/unit-tests: $(UNIT_OBJ) $(O)/libchopin.a
 	$(Q)$(CC) $(CFLAGS) $(LDOPT) -o $@ $(UNIT_OBJ) $(O)/libchopin.a $(LDLIBS)
 
 # Programs built on the public library only (-Iinclude, libchopin.a): what a user does.
-$(O)/examples/notes: examples/notes.c app/notes.c $(O)/libchopin.a
-	@mkdir -p $(dir $@)
-	$(CC) -Iinclude $(CFLAGS) $(LDOPT) -o $@ $(filter %.c,$^) $(O)/libchopin.a $(LDLIBS)
-
 $(O)/examples/%: examples/%.c $(O)/libchopin.a
 	@mkdir -p $(dir $@)
 	$(CC) -Iinclude $(CFLAGS) $(LDOPT) -o $@ $< $(O)/libchopin.a $(LDLIBS)

@@ -17,8 +17,9 @@
 static struct ch_app *the_app;
 static int ping_stmt;
 
-static void on_ping_done(void *arg, int err)
+static void on_ping_done(void *arg, const struct ch_db_outcome *o)
 {
+    int err = o->err;
     struct ch_request *req = arg;
     struct ch_db_stats st;
     if (err) {

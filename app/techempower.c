@@ -89,13 +89,15 @@ static void on_world_row(void *arg, const struct ch_db_result *res)
     write_world(req->user, ch_db_int(res, 0, 0), ch_db_int(res, 0, 1));
 }
 
-static void on_single_done(void *arg, int err)
+static void on_single_done(void *arg, const struct ch_db_outcome *o)
 {
+    int err = o->err;
     finish(arg, err);
 }
 
-static void on_queries_done(void *arg, int err)
+static void on_queries_done(void *arg, const struct ch_db_outcome *o)
 {
+    int err = o->err;
     struct ch_request *req = arg;
     if (!err) ch_json_array_end(req->user);
     finish(req, err);
@@ -182,8 +184,9 @@ static void html_escape(struct ch_buf *out, struct ch_str s)
     ch_buf_append(out, s.ptr + start, s.len - start);
 }
 
-static void on_fortunes_done(void *arg, int err)
+static void on_fortunes_done(void *arg, const struct ch_db_outcome *o)
 {
+    int err = o->err;
     struct fortunes *f = arg;
     struct ch_request *req = f->req;
     if (err || !f->items) {
@@ -238,8 +241,9 @@ static void on_update_read(void *arg, const struct ch_db_result *res)
     u->numbers[i] = next;
 }
 
-static void on_update_written(void *arg, int err)
+static void on_update_written(void *arg, const struct ch_db_outcome *o)
 {
+    int err = o->err;
     struct update *u = arg;
     struct ch_request *req = u->req;
     if (!err) {
@@ -257,8 +261,9 @@ static int cmp_i64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static void on_update_read_done(void *arg, int err)
+static void on_update_read_done(void *arg, const struct ch_db_outcome *o)
 {
+    int err = o->err;
     struct update *u = arg;
     struct ch_request *req = u->req;
     if (!err && u->read != u->n) err = CH_EIO;
@@ -339,8 +344,9 @@ static void on_cache_rows(void *arg, const struct ch_db_result *res)
     }
 }
 
-static void on_cache_done(void *arg, int err)
+static void on_cache_done(void *arg, const struct ch_db_outcome *o)
 {
+    int err = o->err;
     struct world_cache *c = arg;
     c->loaded = err ? -1 : 1;
     while (c->nwaiting > 0) {

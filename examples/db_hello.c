@@ -38,11 +38,10 @@ static void on_row(void *arg, const struct ch_db_result *res)
     ch_respond(req, 200);
 }
 
-static void on_done(void *arg, int err)
+static void on_done(void *arg, const struct ch_db_outcome *out)
 {
     struct ch_request *req = arg;
-    if (err == CH_EUNAVAILABLE) ch_error(req, CH_ERR_SERVICE_UNAVAILABLE, "database unavailable");
-    else if (err) ch_error(req, CH_ERR_DATABASE, "query failed");
+    if (out->err) ch_db_respond_error(req, out); /* 503, or 500 DATABASE_ERROR */
     else ch_error(req, CH_ERR_NOT_FOUND, "no such greeting"); /* ignored if on_row answered */
     ch_request_release(req);                                  /* the request may now end */
 }

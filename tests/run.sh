@@ -101,7 +101,7 @@ fi
 
 if want release && build all build/unit-tests build/test-app build/auth-test-app build/db-tests examples \
     build/mw-app build/brotli-decode build/db-test-app build/testkit-tests \
-    build/testkit-docs-fallback; then
+    build/testkit-docs-fallback build/db-app; then
     suite unit ./build/unit-tests
     suite db ./build/db-tests
     suite testkit ./build/testkit-tests
@@ -118,7 +118,8 @@ fi
 
 if want asan && build O=build/debug SAN=1 build/debug/chopin build/debug/unit-tests \
     build/debug/test-app build/debug/auth-test-app build/debug/db-tests build/debug/mw-app build/debug/brotli-decode \
-    build/debug/db-test-app build/debug/examples/db_hello build/debug/testkit-tests; then
+    build/debug/db-test-app build/debug/examples/db_hello build/debug/testkit-tests \
+    build/debug/db-app; then
     suite unit-asan ./build/debug/unit-tests
     suite db-asan ./build/debug/db-tests
     suite testkit-asan ./build/debug/testkit-tests

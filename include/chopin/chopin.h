@@ -16,6 +16,7 @@
 #include "buf.h"
 #include "config.h"
 #include "db.h"
+#include "db_respond.h"
 #include "docs.h"
 #include "error.h"
 #include "http.h"

@@ -228,9 +228,18 @@ static inline struct ch_db_param ch_db_param_ints(const int64_t *v, size_t n)
  * accessors below; the view and its strings are valid only during the call. */
 typedef void (*ch_db_result_fn)(void *arg, const struct ch_db_result *res);
 
-/* Called once per batch after every result callback: 0 when all its queries succeeded, else
- * the first query's error (CH_EUNAVAILABLE when the database could not be reached). */
-typedef void (*ch_db_done_fn)(void *arg, int err);
+/* How a batch ended, for its done callback: the first failure's own code and message (not
+ * the "aborted" of the queries after it). Valid during the call only. */
+struct ch_db_outcome {
+    int err;               /* 0 when every query succeeded, else a code as ch_db_error() gives */
+    int query;             /* 0-based index of the failing query; -1 on success, and when the
+                              whole batch was refused (database unavailable, pool stopping) */
+    struct ch_str message; /* the database's message for that query; "" on success */
+    const char *sqlstate;  /* PostgreSQL's SQLSTATE of that error, else "" */
+};
+
+/* Called once per batch after every result callback, with how it ended. */
+typedef void (*ch_db_done_fn)(void *arg, const struct ch_db_outcome *out);
 
 /* Starts a batch for pool `dw`, allocated in `arena` (the request's), which must stay valid
  * until the batch's last callback returned. No heap allocation. NULL if `dw` is NULL or the
@@ -249,10 +258,17 @@ int ch_db_batch_add(struct ch_db_batch *b, int stmt, const struct ch_db_param *p
  * The batch must not be used afterwards. */
 void ch_db_batch_submit(struct ch_db_batch *b, ch_db_done_fn done, void *done_arg);
 
-/* 0 if the query succeeded, else a CH_E* code: CH_EUNAVAILABLE (database unreachable, pool
- * full, connection lost), CH_EINVAL (constraint violation or invalid data), CH_EBUSY
- * (serialization failure, deadlock or lock timeout: retryable), CH_EIO (any other SQL error,
- * or aborted after an earlier failure in the same batch). */
+/* 0 if the query succeeded, else a CH_E* code, the same on both drivers:
+ *   CH_ECONFLICT     unique or primary key, foreign key, exclusion violation (PostgreSQL
+ *                    SQLSTATE 23505, 23503, 23001, 23P01; SQLite SQLITE_CONSTRAINT_UNIQUE,
+ *                    _PRIMARYKEY, _FOREIGNKEY)
+ *   CH_EINVAL        not-null or check violation, invalid or out-of-range data (23502, 23514,
+ *                    class 22; SQLITE_CONSTRAINT_NOTNULL, _CHECK, _DATATYPE, SQLITE_MISMATCH...)
+ *   CH_EUNAVAILABLE  database unreachable, shutting down, out of resources, pool full,
+ *                    connection lost (classes 08, 53, 57; SQLITE_CANTOPEN, _IOERR, _FULL)
+ *   CH_EBUSY         serialization failure, deadlock or lock timeout: retryable
+ *   CH_EIO           any other SQL error, or aborted after an earlier failure in the batch.
+ * ch_db_error_kind() (db_respond.h) maps each to its HTTP answer. */
 int ch_db_error(const struct ch_db_result *res);
 
 /* The error's message (empty on success). */
@@ -275,11 +291,64 @@ int ch_db_is_null(const struct ch_db_result *res, int row, int col);
  * as decimal; 0 for NULL, out of range, or anything else. */
 int64_t ch_db_int(const struct ch_db_result *res, int row, int col);
 
+/* Column types, the same on both drivers for the same schema. PostgreSQL: from the column's
+ * type (int2/4/8 and oid, float4/8, numeric, bool, text/varchar/char/name, timestamp[tz],
+ * date, bytea, json/jsonb, uuid as text; anything else is CH_DB_TYPE_OTHER). SQLite: from the
+ * declared type (BOOLEAN/BOOL, TIMESTAMP/DATETIME, DATE, then SQLite's affinity rules: INT,
+ * CHAR/CLOB/TEXT, BLOB, REAL/FLOA/DOUB, JSON, else NUMERIC); a column without one (an
+ * expression) takes the storage class of its first non-NULL value, CH_DB_TYPE_NULL if none. */
+enum ch_db_type {
+    CH_DB_TYPE_NULL,      /* SQLite: no declared type and no value to tell */
+    CH_DB_TYPE_INT,       /* JSON integer */
+    CH_DB_TYPE_FLOAT,     /* JSON number */
+    CH_DB_TYPE_NUMERIC,   /* JSON number, PostgreSQL's exact decimal text */
+    CH_DB_TYPE_BOOL,      /* JSON true/false */
+    CH_DB_TYPE_TEXT,      /* JSON string */
+    CH_DB_TYPE_TIMESTAMP, /* JSON string "YYYY-MM-DDTHH:MM:SS.mmmZ", UTC */
+    CH_DB_TYPE_DATE,      /* JSON string "YYYY-MM-DD" */
+    CH_DB_TYPE_BYTES,     /* JSON string, base64 */
+    CH_DB_TYPE_JSON,      /* the JSON value itself */
+    CH_DB_TYPE_OTHER,     /* PostgreSQL types not listed: cast them to text in the SQL */
+};
+
+/* Column `col`'s name as the statement returns it (its alias), or "" out of range. */
+const char *ch_db_col_name(const struct ch_db_result *res, int col);
+
+/* Column `col`'s type (CH_DB_TYPE_NULL out of range). */
+enum ch_db_type ch_db_col_type(const struct ch_db_result *res, int col);
+
+/* The index of the first column called `name` (exact, case-sensitive), or -1. */
+int ch_db_col(const struct ch_db_result *res, const char *name);
+
+/* The value as a double: floats, integers, numerics and numeric text; 0 for NULL, out of range
+ * or anything else. */
+double ch_db_float(const struct ch_db_result *res, int row, int col);
+
+/* The value as a boolean (0 or 1): booleans; integers and floats are true when non-zero; text
+ * is true when it is "t", "true", "y", "yes", "on" or "1" (any case); 0 for NULL. */
+int ch_db_bool(const struct ch_db_result *res, int row, int col);
+
 /* The value as text: text columns without copying; integers, floats, booleans, timestamps
  * ("YYYY-MM-DDTHH:MM:SS.mmmZ" in UTC) and dates formatted into the batch's arena. Empty for
  * NULL or out of range. Other PostgreSQL types come in their binary form: cast them to text
  * in the SQL. Valid during the callback (formatted values: as long as the arena). */
 struct ch_str ch_db_text(const struct ch_db_result *res, int row, int col);
+
+struct ch_json_writer;
+
+/* Writes row `row` as one JSON object keyed by column name, in column order, each value typed
+ * by its column (see enum ch_db_type): integers, floats, booleans, null, text, timestamps and
+ * dates as ISO 8601 text, bytes as base64, JSON columns as their value. SQLite has no boolean
+ * or time storage: a column declared BOOLEAN holding 0/1 becomes false/true, and one declared
+ * TIMESTAMP/DATETIME/DATE holding text ("YYYY-MM-DD[ HH:MM[:SS[.fff]]][Z|+HH:MM]"), unix
+ * seconds (integer) or a Julian day (real) becomes the same ISO text as on PostgreSQL. So the
+ * same schema and data give the same bytes on both drivers. Returns the writer's status: 0, its
+ * sticky error, or CH_EINVAL for a value that has no JSON form (CH_DB_TYPE_OTHER, a row out of
+ * range), which then fails the writer. */
+int ch_db_write_row(struct ch_json_writer *w, const struct ch_db_result *res, int row);
+
+/* Writes every row as a JSON array of such objects ([] when there are none). */
+int ch_db_write_rows(struct ch_json_writer *w, const struct ch_db_result *res);
 
 /* ---- Migrations ----------------------------------------------------------------------------
  *

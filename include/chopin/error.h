@@ -19,6 +19,7 @@ enum ch_error_code {
     CH_ECLOSED = -8,
     CH_ENOTFOUND = -9,
     CH_EUNAVAILABLE = -10,
+    CH_ECONFLICT = -11, /* a unique or foreign-key constraint refused the change */
 
     /* HTTP/1.1 request parsing; ch_http_error_status() maps each to its response status. */
     CH_EHTTP_REQUEST_LINE = -100,   /* malformed request line */

@@ -127,8 +127,9 @@ static void inserted_row(void *arg, const struct ch_db_result *res)
     }
 }
 
-static void inserted(void *arg, int err)
+static void inserted(void *arg, const struct ch_db_outcome *o)
 {
+    int err = o->err;
     struct flow *f = arg;
     if (err)
         db_failed(f->req, err);
@@ -216,8 +217,9 @@ static int signup(struct ch_request *req)
 
 /* ---- login --------------------------------------------------------------------------------- */
 
-static void rehashed_stored(void *arg, int err)
+static void rehashed_stored(void *arg, const struct ch_db_outcome *o)
 {
+    int err = o->err;
     struct flow *f = arg;
     (void)err; /* the login succeeded either way; a failed rehash is retried next time */
     answer_tokens(f);
@@ -262,8 +264,9 @@ static void login_row(void *arg, const struct ch_db_result *res)
     f->roles = copy(f->req, ch_db_text(res, 0, 4));
 }
 
-static void login_found(void *arg, int err)
+static void login_found(void *arg, const struct ch_db_outcome *o)
 {
+    int err = o->err;
     struct flow *f = arg;
     struct ch_request *req = f->req;
     if (err) {
@@ -306,8 +309,9 @@ static int login(struct ch_request *req)
 
 /* ---- me ------------------------------------------------------------------------------------ */
 
-static void me_done(void *arg, int err)
+static void me_done(void *arg, const struct ch_db_outcome *o)
 {
+    int err = o->err;
     struct flow *f = arg;
     if (err)
         db_failed(f->req, err);

@@ -227,7 +227,9 @@ void ch__db_fail_now(struct ch_db_batch *b, int err, const char *msg)
         if (q->cb) q->cb(q->arg, &res);
         q = next;
     }
-    if (done) done(done_arg, err);
+    struct ch_db_outcome out = {.err = err, .query = -1, .message = res.msg, .sqlstate = ""};
+    if (!err) out.message = ch_str_make("", 0);
+    if (done) done(done_arg, &out);
 }
 
 uint64_t ch__db_random(struct ch_db_worker *dw)
@@ -391,4 +393,37 @@ int64_t ch_db_int(const struct ch_db_result *res, int row, int col)
 struct ch_str ch_db_text(const struct ch_db_result *res, int row, int col)
 {
     return in_range(res, row, col) ? res->drv->get_text(res, row, col) : ch_str_make("", 0);
+}
+
+double ch_db_float(const struct ch_db_result *res, int row, int col)
+{
+    return in_range(res, row, col) && !res->drv->is_null(res, row, col)
+               ? res->drv->get_float(res, row, col)
+               : 0;
+}
+
+int ch_db_bool(const struct ch_db_result *res, int row, int col)
+{
+    return in_range(res, row, col) && !res->drv->is_null(res, row, col)
+               ? res->drv->get_bool(res, row, col)
+               : 0;
+}
+
+const char *ch_db_col_name(const struct ch_db_result *res, int col)
+{
+    return !res->err && col >= 0 && col < res->ncols ? res->drv->col_name(res, col) : "";
+}
+
+enum ch_db_type ch_db_col_type(const struct ch_db_result *res, int col)
+{
+    return !res->err && col >= 0 && col < res->ncols ? res->drv->col_type(res, col)
+                                                     : CH_DB_TYPE_NULL;
+}
+
+int ch_db_col(const struct ch_db_result *res, const char *name)
+{
+    if (res->err || !name) return -1;
+    for (int c = 0; c < res->ncols; c++)
+        if (strcmp(res->drv->col_name(res, c), name) == 0) return c;
+    return -1;
 }

@@ -41,6 +41,7 @@ struct ch__db_query {
             int err;
             int nrows, ncols;
             size_t cell0; /* index of the first cell in the batch's result holder */
+            size_t meta0; /* index of the first column's cell (name, kind) */
             int64_t changes;
             size_t msg_off, msg_len; /* error message in the holder's heap */
         } sq;
@@ -72,6 +73,7 @@ struct ch_db_result {
     int64_t affected;
     const void *p;    /* PostgreSQL: the PGresult; SQLite: the first cell */
     const char *heap; /* SQLite: the holder's byte heap */
+    const void *meta; /* SQLite: one cell per column (its name and declared kind) */
 };
 
 struct ch__db_driver {
@@ -102,6 +104,13 @@ struct ch__db_driver {
     int (*is_null)(const struct ch_db_result *r, int row, int col);
     int64_t (*get_int)(const struct ch_db_result *r, int row, int col);
     struct ch_str (*get_text)(const struct ch_db_result *r, int row, int col);
+    double (*get_float)(const struct ch_db_result *r, int row, int col);
+    int (*get_bool)(const struct ch_db_result *r, int row, int col);
+    const char *(*col_name)(const struct ch_db_result *r, int col);
+    enum ch_db_type (*col_type)(const struct ch_db_result *r, int col);
+    /* The type of the value at (row, col), not NULL: the column's, except on SQLite where a
+     * cell's storage class may differ from its column's declaration. */
+    enum ch_db_type (*cell_type)(const struct ch_db_result *r, int row, int col);
 };
 
 struct ch_db {
@@ -138,6 +147,17 @@ void ch__db_defer_fail(struct ch_db_worker *dw, struct ch_db_batch *b, int err);
 /* Answers `b` with `err` right now (for drivers outside of a submit call). */
 void ch__db_fail_now(struct ch_db_batch *b, int err, const char *msg);
 
+/* Records query `index`'s result `v` in the batch's outcome if it is the first failure. */
+static inline void ch__db_outcome_note(struct ch_db_outcome *o, int index,
+                                       const struct ch_db_result *v)
+{
+    if (!v->err || o->err) return;
+    o->err = v->err;
+    o->query = index;
+    o->message = v->msg;
+    o->sqlstate = v->sqlstate ? v->sqlstate : "";
+}
+
 /* A random number for jitter (xorshift, per worker). */
 uint64_t ch__db_random(struct ch_db_worker *dw);
 
@@ -148,5 +168,13 @@ void ch__db_errf(char *err, size_t errlen, const char *fmt, ...)
 /* Formats a time (util.c; milliseconds since the Unix epoch, UTC) as "YYYY-MM-DDTHH:MM:SS.mmmZ"
  * into dst (at least 32 bytes); returns the length. */
 size_t ch__db_format_time(char *dst, int64_t unix_ms);
+
+/* Parses SQLite's time text, "YYYY-MM-DD", optionally followed by ' ' or 'T' and
+ * "HH:MM[:SS[.fff...]]", optionally by "Z" or a "+HH:MM"/"-HH:MM" offset, into milliseconds
+ * since the Unix epoch (UTC). 0 or CH_EINVAL. */
+int ch__db_parse_time(struct ch_str s, int64_t *unix_ms);
+
+/* Days since 1970-01-01 of a proleptic Gregorian date. */
+int64_t ch__db_days_from_civil(int64_t y, unsigned m, unsigned d);
 
 #endif

@@ -395,13 +395,17 @@ static int pg_encode(struct ch_db_batch *b, struct ch__db_query *q, const struct
 }
 
 /* SQLSTATE classes to our codes: connection trouble and shutdowns (08, 53, 57) mean the
- * database is unavailable; integrity (23) and data (22) errors are the caller's input;
- * serialization failures and deadlocks (40) and lock timeouts (55P03) are worth a retry. */
+ * database is unavailable; uniqueness, foreign keys and exclusion (23505, 23503, 23001,
+ * 23P01) conflict with data already there; the other integrity errors (not-null 23502, check
+ * 23514) and data errors (22) are invalid input; serialization failures and deadlocks (40)
+ * and lock timeouts (55P03) are worth a retry. */
 static int map_sqlstate(const char *s)
 {
     if (!s || strlen(s) != 5) return CH_EIO;
     if (!strncmp(s, "08", 2) || !strncmp(s, "53", 2) || !strncmp(s, "57", 2))
         return CH_EUNAVAILABLE;
+    if (!strcmp(s, "23505") || !strcmp(s, "23503") || !strcmp(s, "23001") || !strcmp(s, "23P01"))
+        return CH_ECONFLICT;
     if (!strncmp(s, "23", 2) || !strncmp(s, "22", 2)) return CH_EINVAL;
     if (!strncmp(s, "40", 2) || !strcmp(s, "55P03")) return CH_EBUSY;
     return CH_EIO;
@@ -447,6 +451,37 @@ static uint64_t get_be(const unsigned char *p, int n)
     uint64_t v = 0;
     for (int i = 0; i < n; i++) v = v << 8 | p[i];
     return v;
+}
+
+static double be_float4(const unsigned char *v)
+{
+    uint32_t bits = (uint32_t)get_be(v, 4);
+    float f;
+    memcpy(&f, &bits, 4);
+    return (double)f;
+}
+
+static double be_float8(const unsigned char *v)
+{
+    uint64_t bits = get_be(v, 8);
+    double f;
+    memcpy(&f, &bits, 8);
+    return f;
+}
+
+/* A float4 as the double nearest to its shortest decimal form: 0.1f reads back as 0.1, not
+ * 0.10000000149011612, so a REAL column (float4 on PostgreSQL, a double on SQLite) prints
+ * alike on both drivers for values a float4 holds. */
+static double float4_value(const unsigned char *v)
+{
+    double d = be_float4(v);
+    char buf[32];
+    for (int prec = 1; prec <= 9; prec++) {
+        snprintf(buf, sizeof(buf), "%.*g", prec, d);
+        double back = strtod(buf, NULL);
+        if ((float)back == (float)d) return back;
+    }
+    return d;
 }
 
 static int pg_is_null(const struct ch_db_result *r, int row, int col)
@@ -504,18 +539,8 @@ static int64_t pg_get_int(const struct ch_db_result *r, int row, int col)
     case OIDOID: return len == 4 ? (int64_t)get_be(v, 4) : 0;
     case INT8OID: return len == 8 ? (int64_t)get_be(v, 8) : 0;
     case BOOLOID: return len == 1 && v[0];
-    case FLOAT4OID: {
-        uint32_t bits = (uint32_t)get_be(v, 4);
-        float f;
-        memcpy(&f, &bits, 4);
-        return len == 4 ? (int64_t)f : 0;
-    }
-    case FLOAT8OID: {
-        uint64_t bits = get_be(v, 8);
-        double f;
-        memcpy(&f, &bits, 8);
-        return len == 8 ? (int64_t)f : 0;
-    }
+    case FLOAT4OID: return len == 4 ? (int64_t)be_float4(v) : 0;
+    case FLOAT8OID: return len == 8 ? (int64_t)be_float8(v) : 0;
     case NUMERICOID: {
         struct ch_str s = numeric_text(r->arena, v, len);
         size_t dot = 0;
@@ -527,6 +552,85 @@ static int64_t pg_get_int(const struct ch_db_result *r, int row, int col)
             return ch_str_to_i64(ch_str_make((const char *)v, (size_t)len), &out) == 0 ? out : 0;
         return 0;
     }
+}
+
+static enum ch_db_type oid_type(unsigned oid)
+{
+    switch (oid) {
+    case INT2OID:
+    case INT4OID:
+    case INT8OID:
+    case OIDOID: return CH_DB_TYPE_INT;
+    case FLOAT4OID:
+    case FLOAT8OID: return CH_DB_TYPE_FLOAT;
+    case NUMERICOID: return CH_DB_TYPE_NUMERIC;
+    case BOOLOID: return CH_DB_TYPE_BOOL;
+    case TIMESTAMPOID:
+    case TIMESTAMPTZOID: return CH_DB_TYPE_TIMESTAMP;
+    case DATEOID: return CH_DB_TYPE_DATE;
+    case BYTEAOID: return CH_DB_TYPE_BYTES;
+    case JSONOID:
+    case JSONBOID: return CH_DB_TYPE_JSON;
+    case UUIDOID: return CH_DB_TYPE_TEXT;
+    default: return is_texty(oid) ? CH_DB_TYPE_TEXT : CH_DB_TYPE_OTHER;
+    }
+}
+
+static const char *pg_col_name(const struct ch_db_result *r, int col)
+{
+    const char *n = PQfname(r->p, col);
+    return n ? n : "";
+}
+
+static enum ch_db_type pg_col_type(const struct ch_db_result *r, int col)
+{
+    return oid_type(PQftype(r->p, col));
+}
+
+static enum ch_db_type pg_cell_type(const struct ch_db_result *r, int row, int col)
+{
+    (void)row;
+    return oid_type(PQftype(r->p, col));
+}
+
+static double pg_get_float(const struct ch_db_result *r, int row, int col)
+{
+    const unsigned char *v = (const unsigned char *)PQgetvalue(r->p, row, col);
+    int len = PQgetlength(r->p, row, col);
+    unsigned oid = PQftype(r->p, col);
+    switch (oid) {
+    case FLOAT4OID: return len == 4 ? float4_value(v) : 0;
+    case FLOAT8OID: return len == 8 ? be_float8(v) : 0;
+    case NUMERICOID: {
+        struct ch_str s = numeric_text(r->arena, v, len);
+        return s.len ? strtod(s.ptr, NULL) : 0;
+    }
+    default:
+        if (is_texty(oid)) {
+            char buf[64];
+            snprintf(buf, sizeof(buf), "%.*s", len, (const char *)v);
+            char *end;
+            double d = strtod(buf, &end);
+            return end != buf && !*end ? d : 0;
+        }
+        return (double)pg_get_int(r, row, col);
+    }
+}
+
+static int pg_get_bool(const struct ch_db_result *r, int row, int col)
+{
+    unsigned oid = PQftype(r->p, col);
+    if (oid == FLOAT4OID || oid == FLOAT8OID || oid == NUMERICOID)
+        return pg_get_float(r, row, col) != 0;
+    if (is_texty(oid)) {
+        struct ch_str t =
+            ch_str_make(PQgetvalue(r->p, row, col), (size_t)PQgetlength(r->p, row, col));
+        static const char *const yes[] = {"t", "true", "y", "yes", "on", "1"};
+        for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+            if (ch_str_case_eq(t, ch_str_cstr(yes[i]))) return 1;
+        return 0;
+    }
+    return pg_get_int(r, row, col) != 0;
 }
 
 static struct ch_str fmt_dec(struct ch_arena *a, int64_t v)
@@ -555,18 +659,10 @@ static struct ch_str pg_get_text(const struct ch_db_result *r, int row, int col)
     case INT8OID:
     case OIDOID: return fmt_dec(r->arena, pg_get_int(r, row, col));
     case BOOLOID: return len == 1 && v[0] ? CH_STR("true") : CH_STR("false");
-    case FLOAT4OID: {
-        uint32_t bits = (uint32_t)get_be(u, 4);
-        float f;
-        memcpy(&f, &bits, 4);
-        return fmt_printf(r->arena, "%.9g", (double)f);
-    }
-    case FLOAT8OID: {
-        uint64_t bits = get_be(u, 8);
-        double f;
-        memcpy(&f, &bits, 8);
-        return fmt_printf(r->arena, "%.17g", f);
-    }
+    case FLOAT4OID:
+        return len == 4 ? fmt_printf(r->arena, "%.17g", float4_value(u)) : ch_str_make("", 0);
+    case FLOAT8OID:
+        return len == 8 ? fmt_printf(r->arena, "%.17g", be_float8(u)) : ch_str_make("", 0);
     case NUMERICOID: return numeric_text(r->arena, u, len);
     case TIMESTAMPOID:
     case TIMESTAMPTZOID: {
@@ -617,4 +713,9 @@ const struct ch__db_driver ch__db_pg_driver = {
     .is_null = pg_is_null,
     .get_int = pg_get_int,
     .get_text = pg_get_text,
+    .get_float = pg_get_float,
+    .get_bool = pg_get_bool,
+    .col_name = pg_col_name,
+    .col_type = pg_col_type,
+    .cell_type = pg_cell_type,
 };

@@ -424,9 +424,10 @@ static void deliver(struct ch_db_batch *b)
     struct ch_arena *arena = b->arena;
     ch_db_done_fn done = b->done;
     void *done_arg = b->done_arg;
-    int first = 0;
+    struct ch_db_outcome out = {.query = -1, .sqlstate = ""};
+    PGresult *failed = NULL; /* holds the outcome's message until done returned */
     struct ch__db_query *q = b->head;
-    while (q) {
+    for (int i = 0; q; i++) {
         /* Read everything before the callback: the last one may free the arena. */
         struct ch__db_query *next = q->next;
         PGresult *r = q->u.pg.res;
@@ -435,15 +436,17 @@ static void deliver(struct ch_db_batch *b)
         struct ch_db_result v;
         ch__pg_view(&v, arena, r);
         if (v.err) {
-            if (!first) first = v.err;
+            if (!out.err) failed = r;
+            ch__db_outcome_note(&out, i, &v);
             if (v.err != CH_EUNAVAILABLE) dw->st.failed++;
         }
         if (cb) cb(arg, &v);
-        PQclear(r);
+        if (r != failed) PQclear(r);
         q = next;
     }
-    if (first == CH_EUNAVAILABLE) dw->st.unavailable++; /* counted per batch, as documented */
-    if (done) done(done_arg, first);
+    if (out.err == CH_EUNAVAILABLE) dw->st.unavailable++; /* counted per batch, as documented */
+    if (done) done(done_arg, &out);
+    PQclear(failed);
 }
 
 /* The PREPAREs answered: all must have succeeded, or the connection is useless (say, the

@@ -26,6 +26,10 @@ static int open_conn(const char *path, sqlite3 **out, char *err, size_t errlen)
         return -1;
     }
     sqlite3_busy_timeout(c, BUSY_TIMEOUT_MS);
+    /* Extended codes tell a unique from a NOT NULL violation (409 against 422); foreign keys
+     * are enforced, as on PostgreSQL. */
+    sqlite3_extended_result_codes(c, 1);
+    sqlite3_exec(c, "PRAGMA foreign_keys=ON", NULL, NULL, NULL);
     sqlite3_exec(c, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
     *out = c;
     return 0;
@@ -276,15 +280,24 @@ static const struct ch__sq_cell *cell_at(const struct ch_db_result *r, int row, 
     return (const struct ch__sq_cell *)r->p + (size_t)row * (size_t)r->ncols + (size_t)col;
 }
 
+static const struct ch__sq_cell *meta_at(const struct ch_db_result *r, int col)
+{
+    return (const struct ch__sq_cell *)r->meta + col;
+}
+
 static int sq_is_null(const struct ch_db_result *r, int row, int col)
 {
     return cell_at(r, row, col)->type == SQLITE_NULL;
 }
 
+static int sq_get_bool(const struct ch_db_result *r, int row, int col);
+
 static int64_t sq_get_int(const struct ch_db_result *r, int row, int col)
 {
     const struct ch__sq_cell *c = cell_at(r, row, col);
     int64_t v = 0;
+    if (c->type == SQLITE_TEXT && meta_at(r, col)->type == CH_DB_TYPE_BOOL)
+        return sq_get_bool(r, row, col);
     switch (c->type) {
     case SQLITE_INTEGER: return c->u.i;
     case SQLITE_FLOAT: return (int64_t)c->u.d;
@@ -295,9 +308,134 @@ static int64_t sq_get_int(const struct ch_db_result *r, int row, int col)
     }
 }
 
+static struct ch_str cell_bytes(const struct ch_db_result *r, const struct ch__sq_cell *c)
+{
+    return ch_str_make(r->heap + c->u.bytes.off, c->u.bytes.len);
+}
+
+static int text_bool(struct ch_str t, int *out)
+{
+    static const char *const yes[] = {"t", "true", "y", "yes", "on", "1"};
+    static const char *const no[] = {"f", "false", "n", "no", "off", "0"};
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+        if (ch_str_case_eq(t, ch_str_cstr(yes[i]))) return *out = 1, 1;
+        if (ch_str_case_eq(t, ch_str_cstr(no[i]))) return *out = 0, 1;
+    }
+    return 0;
+}
+
+/* A time column's value in milliseconds since the epoch: text as SQLite's date functions
+ * write it, integers as unix seconds, reals as Julian days (SQLite's own numeric form). */
+static int cell_time(const struct ch_db_result *r, const struct ch__sq_cell *c, int64_t *ms)
+{
+    switch (c->type) {
+    case SQLITE_TEXT: return ch__db_parse_time(cell_bytes(r, c), ms) == 0;
+    case SQLITE_INTEGER:
+        if (c->u.i > INT64_MAX / 1000 || c->u.i < INT64_MIN / 1000) return 0;
+        *ms = c->u.i * 1000;
+        return 1;
+    case SQLITE_FLOAT: {
+        double v = (c->u.d - 2440587.5) * 86400000.0;
+        if (!(v > -9.0e15 && v < 9.0e15)) return 0;
+        *ms = (int64_t)(v < 0 ? v - 0.5 : v + 0.5);
+        return 1;
+    }
+    default: return 0;
+    }
+}
+
+static enum ch_db_type storage_type(int t)
+{
+    switch (t) {
+    case SQLITE_INTEGER: return CH_DB_TYPE_INT;
+    case SQLITE_FLOAT: return CH_DB_TYPE_FLOAT;
+    case SQLITE_TEXT: return CH_DB_TYPE_TEXT;
+    case SQLITE_BLOB: return CH_DB_TYPE_BYTES;
+    default: return CH_DB_TYPE_NULL;
+    }
+}
+
+static enum ch_db_type sq_cell_type(const struct ch_db_result *r, int row, int col)
+{
+    const struct ch__sq_cell *c = cell_at(r, row, col);
+    enum ch_db_type kind = (enum ch_db_type)meta_at(r, col)->type;
+    int64_t ms;
+    int b;
+    switch (kind) {
+    case CH_DB_TYPE_BOOL:
+        if (c->type == SQLITE_INTEGER || c->type == SQLITE_FLOAT) return kind;
+        if (c->type == SQLITE_TEXT && text_bool(cell_bytes(r, c), &b)) return kind;
+        break;
+    case CH_DB_TYPE_TIMESTAMP:
+    case CH_DB_TYPE_DATE:
+        if (cell_time(r, c, &ms)) return kind;
+        break;
+    case CH_DB_TYPE_JSON:
+        if (c->type == SQLITE_TEXT) return kind;
+        break;
+    default: break;
+    }
+    return storage_type(c->type);
+}
+
+static const char *sq_col_name(const struct ch_db_result *r, int col)
+{
+    return r->heap + meta_at(r, col)->u.bytes.off;
+}
+
+static enum ch_db_type sq_col_type(const struct ch_db_result *r, int col)
+{
+    enum ch_db_type kind = (enum ch_db_type)meta_at(r, col)->type;
+    if (kind != CH_DB_TYPE_NULL) return kind;
+    for (int row = 0; row < r->nrows; row++) {
+        int t = cell_at(r, row, col)->type;
+        if (t != SQLITE_NULL) return storage_type(t);
+    }
+    return CH_DB_TYPE_NULL;
+}
+
+static double sq_get_float(const struct ch_db_result *r, int row, int col)
+{
+    const struct ch__sq_cell *c = cell_at(r, row, col);
+    switch (c->type) {
+    case SQLITE_INTEGER: return (double)c->u.i;
+    case SQLITE_FLOAT: return c->u.d;
+    case SQLITE_TEXT: {
+        char buf[64];
+        snprintf(buf, sizeof(buf), "%.*s", (int)(c->u.bytes.len < 63 ? c->u.bytes.len : 63),
+                 r->heap + c->u.bytes.off);
+        char *end;
+        double d = strtod(buf, &end);
+        return end != buf && !*end ? d : 0;
+    }
+    default: return 0;
+    }
+}
+
+static int sq_get_bool(const struct ch_db_result *r, int row, int col)
+{
+    const struct ch__sq_cell *c = cell_at(r, row, col);
+    int b = 0;
+    switch (c->type) {
+    case SQLITE_INTEGER: return c->u.i != 0;
+    case SQLITE_FLOAT: return c->u.d != 0;
+    case SQLITE_TEXT: return text_bool(cell_bytes(r, c), &b) && b;
+    default: return 0;
+    }
+}
+
 static struct ch_str sq_get_text(const struct ch_db_result *r, int row, int col)
 {
     const struct ch__sq_cell *c = cell_at(r, row, col);
+    enum ch_db_type t = sq_cell_type(r, row, col);
+    if (t == CH_DB_TYPE_BOOL) return sq_get_bool(r, row, col) ? CH_STR("true") : CH_STR("false");
+    if (t == CH_DB_TYPE_TIMESTAMP || t == CH_DB_TYPE_DATE) {
+        int64_t ms = 0;
+        char *s = ch_arena_alloc(r->arena, 32);
+        size_t n = s && cell_time(r, c, &ms) ? ch__db_format_time(s, ms) : 0;
+        if (t == CH_DB_TYPE_DATE && n >= 10) n = 10;
+        return ch_str_make(s ? s : "", n);
+    }
     switch (c->type) {
     case SQLITE_TEXT:
     case SQLITE_BLOB: return ch_str_make(r->heap + c->u.bytes.off, c->u.bytes.len);
@@ -330,4 +468,9 @@ const struct ch__db_driver ch__db_sqlite_driver = {
     .is_null = sq_is_null,
     .get_int = sq_get_int,
     .get_text = sq_get_text,
+    .get_float = sq_get_float,
+    .get_bool = sq_get_bool,
+    .col_name = sq_col_name,
+    .col_type = sq_col_type,
+    .cell_type = sq_cell_type,
 };

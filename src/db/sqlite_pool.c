@@ -49,11 +49,25 @@ struct sq_worker {
     int nholders;
 };
 
+/* Extended result codes (every connection enables them) tell constraints apart: uniqueness
+ * and foreign keys conflict with data already there, as SQLSTATE 23505/23503 on PostgreSQL;
+ * other constraints (NOT NULL, CHECK, STRICT types, RAISE in triggers) reject the input. A
+ * file that cannot be opened, read, written or grown makes the database unavailable. */
 int ch__sq_map_rc(int rc)
 {
+    switch (rc) {
+    case SQLITE_CONSTRAINT_UNIQUE:
+    case SQLITE_CONSTRAINT_PRIMARYKEY:
+    case SQLITE_CONSTRAINT_ROWID:
+    case SQLITE_CONSTRAINT_FOREIGNKEY: return CH_ECONFLICT;
+    default: break;
+    }
     switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED: return CH_EBUSY;
+    case SQLITE_CANTOPEN:
+    case SQLITE_IOERR:
+    case SQLITE_FULL: return CH_EUNAVAILABLE;
     case SQLITE_CONSTRAINT:
     case SQLITE_MISMATCH:
     case SQLITE_TOOBIG:
@@ -161,6 +175,45 @@ static int copy_row(struct holder *h, sqlite3_stmt *st, int ncols)
     return 0;
 }
 
+/* The column's kind from its declared type, as SQLite's affinity rules read it (section 3.1
+ * of "Datatypes In SQLite"), after the types SQLite has no storage for: booleans and times,
+ * stored as integers or text, typed here so that they print as on PostgreSQL. */
+static enum ch_db_type decl_kind(const char *decl)
+{
+    if (!decl || !*decl) return CH_DB_TYPE_NULL;
+    char up[64];
+    size_t n = 0;
+    for (; n < sizeof(up) - 1 && decl[n]; n++)
+        up[n] = (char)(decl[n] >= 'a' && decl[n] <= 'z' ? decl[n] - 32 : decl[n]);
+    up[n] = '\0';
+    if (strncmp(up, "BOOL", 4) == 0) return CH_DB_TYPE_BOOL;
+    if (strncmp(up, "TIMESTAMP", 9) == 0 || strncmp(up, "DATETIME", 8) == 0)
+        return CH_DB_TYPE_TIMESTAMP;
+    if (strcmp(up, "DATE") == 0) return CH_DB_TYPE_DATE;
+    if (strncmp(up, "JSON", 4) == 0) return CH_DB_TYPE_JSON;
+    if (strcmp(up, "BYTEA") == 0) return CH_DB_TYPE_BYTES; /* PostgreSQL's name, for one schema */
+    if (strstr(up, "INT")) return CH_DB_TYPE_INT;
+    if (strstr(up, "CHAR") || strstr(up, "CLOB") || strstr(up, "TEXT")) return CH_DB_TYPE_TEXT;
+    if (strstr(up, "BLOB")) return CH_DB_TYPE_BYTES;
+    if (strstr(up, "REAL") || strstr(up, "FLOA") || strstr(up, "DOUB")) return CH_DB_TYPE_FLOAT;
+    return CH_DB_TYPE_NUMERIC;
+}
+
+/* One cell per column before the rows: the name (NUL-terminated in the heap) and the kind. */
+static int copy_meta(struct holder *h, sqlite3_stmt *st, int ncols)
+{
+    for (int c = 0; c < ncols; c++) {
+        struct ch__sq_cell *cell = cell_new(h);
+        if (!cell) return -1;
+        const char *name = sqlite3_column_name(st, c);
+        if (!name) name = "";
+        cell->type = (int)decl_kind(sqlite3_column_decltype(st, c));
+        cell->u.bytes.len = strlen(name);
+        if (heap_put(h, name, cell->u.bytes.len + 1, &cell->u.bytes.off) != 0) return -1;
+    }
+    return 0;
+}
+
 /* Runs one statement; 0 or the error stored in the query. */
 static int run_query(struct ch__sq_thread *t, struct holder *h, struct ch__db_query *q)
 {
@@ -172,6 +225,8 @@ static int run_query(struct ch__sq_thread *t, struct holder *h, struct ch__db_qu
     }
     int rc = bind_all(st, q, def);
     int ncols = sqlite3_column_count(st), nrows = 0;
+    size_t meta0 = h->ncells;
+    if (rc == SQLITE_OK && copy_meta(h, st, ncols) != 0) rc = SQLITE_NOMEM;
     size_t cell0 = h->ncells;
     while (rc == SQLITE_OK || rc == SQLITE_ROW) {
         rc = sqlite3_step(st);
@@ -187,6 +242,7 @@ static int run_query(struct ch__sq_thread *t, struct holder *h, struct ch__db_qu
         q->u.sq.nrows = nrows;
         q->u.sq.ncols = ncols;
         q->u.sq.cell0 = cell0;
+        q->u.sq.meta0 = meta0;
         q->u.sq.changes = def->readonly ? nrows : sqlite3_changes64(t->conn);
     } else {
         set_error(h, q, ch__sq_map_rc(rc),
@@ -297,10 +353,10 @@ static void deliver(struct sq_worker *sw, struct ch_db_batch *b)
     struct ch_arena *arena = b->arena;
     ch_db_done_fn done = b->done;
     void *done_arg = b->done_arg;
-    int first = 0;
+    struct ch_db_outcome out = {.query = -1, .sqlstate = ""};
     sw->outstanding--;
     struct ch__db_query *q = b->head;
-    while (q) {
+    for (int i = 0; q; i++) {
         struct ch__db_query *next = q->next;
         struct ch_db_result v = {
             .drv = &ch__db_sqlite_driver,
@@ -311,19 +367,20 @@ static void deliver(struct sq_worker *sw, struct ch_db_batch *b)
         };
         if (v.err) {
             v.msg = ch_str_make(h->heap + q->u.sq.msg_off, q->u.sq.msg_len);
-            if (!first) first = v.err;
+            ch__db_outcome_note(&out, i, &v);
             if (v.err != CH_EUNAVAILABLE) dw->st.failed++;
         } else {
             v.nrows = q->u.sq.nrows;
             v.ncols = q->u.sq.ncols;
             v.affected = q->u.sq.changes;
             v.p = h->cells + q->u.sq.cell0;
+            v.meta = h->cells + q->u.sq.meta0;
         }
         if (q->cb) q->cb(q->arg, &v);
         q = next;
     }
-    if (first == CH_EUNAVAILABLE) dw->st.unavailable++;
-    if (done) done(done_arg, first);
+    if (out.err == CH_EUNAVAILABLE) dw->st.unavailable++;
+    if (done) done(done_arg, &out);
     holder_put(sw, h);
 }
 

@@ -15,6 +15,7 @@ const char *ch_strerror(int err)
     case CH_ECLOSED: return "connection closed";
     case CH_ENOTFOUND: return "not found";
     case CH_EUNAVAILABLE: return "service unavailable";
+    case CH_ECONFLICT: return "conflict with existing data";
     case CH_EHTTP_REQUEST_LINE: return "malformed request line";
     case CH_EHTTP_METHOD: return "method not implemented";
     case CH_EHTTP_VERSION: return "HTTP version not supported";

@@ -78,8 +78,9 @@ static void on_row(void *arg, const struct ch_db_result *res)
 
 static void submit(struct slot *s);
 
-static void on_done(void *arg, int err)
+static void on_done(void *arg, const struct ch_db_outcome *o)
 {
+    int err = o->err;
     struct slot *s = arg;
     struct bench *b = s->b;
     if (atomic_load_explicit(&phase, memory_order_relaxed) == 1) {

@@ -86,9 +86,12 @@ void dbt_on_result(void *arg, const struct ch_db_result *res);
 struct dbt_done {
     int calls;
     int err;
+    int query;     /* the outcome's failing query */
+    char msg[256]; /* the outcome's message */
+    char sqlstate[8];
     int *counter; /* incremented too, when set */
 };
-void dbt_on_done(void *arg, int err);
+void dbt_on_done(void *arg, const struct ch_db_outcome *out);
 void dbt_submit(struct ch_db_batch *b, struct dbt_done *d);
 
 /* Adds a query with int parameters; asserts success. */

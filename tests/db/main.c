@@ -214,12 +214,17 @@ void dbt_on_result(void *arg, const struct ch_db_result *res)
     }
 }
 
-void dbt_on_done(void *arg, int err)
+void dbt_on_done(void *arg, const struct ch_db_outcome *out)
 {
+    int err = out->err;
     struct dbt_done *d = arg;
     if (dbt_in_submit) dbt_sync_calls++;
     d->calls++;
     d->err = err;
+    d->query = out->query;
+    snprintf(d->msg, sizeof(d->msg), "%.*s", (int)out->message.len,
+             out->message.ptr ? out->message.ptr : "");
+    snprintf(d->sqlstate, sizeof(d->sqlstate), "%s", out->sqlstate ? out->sqlstate : "");
     if (d->counter) (*d->counter)++;
 }
 

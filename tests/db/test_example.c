@@ -65,8 +65,9 @@ static void write_worlds(struct ch_buf *out, const struct world *rows, int n)
     ch_buf_putc(out, ']');
 }
 
-static void on_queries_done(void *arg, int err)
+static void on_queries_done(void *arg, const struct ch_db_outcome *o)
 {
+    int err = o->err;
     struct queries *q = arg;
     struct fake_req *r = q->req;
     if (err) {
@@ -111,8 +112,9 @@ static int by_id(const void *a, const void *b)
     return (x->id > y->id) - (x->id < y->id);
 }
 
-static void on_updated(void *arg, int err)
+static void on_updated(void *arg, const struct ch_db_outcome *o)
 {
+    int err = o->err;
     struct queries *q = arg;
     struct fake_req *r = q->req;
     if (err) {
@@ -124,12 +126,13 @@ static void on_updated(void *arg, int err)
     req_release(r);
 }
 
-static void on_read_for_update(void *arg, int err)
+static void on_read_for_update(void *arg, const struct ch_db_outcome *o)
 {
+    int err = o->err;
     struct queries *q = arg;
     struct fake_req *r = q->req;
     if (err) {
-        on_updated(q, err);
+        on_updated(q, o);
         return;
     }
     /* New numbers, ids sorted and distinct (the statement's contract: no deadlocks between
@@ -143,7 +146,7 @@ static void on_read_for_update(void *arg, int err)
     int64_t *nums = ch_arena_alloc(&r->arena, (size_t)m * sizeof(*nums));
     struct ch_db_batch *b = ch_db_batch_new(r->dw, &r->arena);
     if (!ids || !nums || !b) {
-        on_updated(q, CH_ENOMEM);
+        on_updated(q, &(struct ch_db_outcome){.err = CH_ENOMEM, .query = -1});
         return;
     }
     for (int i = 0; i < m; i++) {
@@ -152,7 +155,7 @@ static void on_read_for_update(void *arg, int err)
     }
     struct ch_db_param p[2] = {ch_db_param_ints(ids, (size_t)m), ch_db_param_ints(nums, (size_t)m)};
     if (ch_db_batch_add(b, DBT_WORLD_UPDATE, p, 2, NULL, NULL) != 0) {
-        on_updated(q, CH_ENOMEM);
+        on_updated(q, &(struct ch_db_outcome){.err = CH_ENOMEM, .query = -1});
         return;
     }
     /* The request is still held: the second batch's done callback releases it. */
@@ -224,8 +227,9 @@ static void html_escape(struct ch_buf *out, struct ch_str s)
     }
 }
 
-static void on_fortunes_done(void *arg, int err)
+static void on_fortunes_done(void *arg, const struct ch_db_outcome *o)
 {
+    int err = o->err;
     struct fortunes *f = arg;
     struct fake_req *r = f->req;
     if (err || !f->rows) {

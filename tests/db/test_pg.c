@@ -179,8 +179,9 @@ static void flow_result(void *arg, const struct ch_db_result *res)
     }
 }
 
-static void flow_done(void *arg, int err)
+static void flow_done(void *arg, const struct ch_db_outcome *o)
 {
+    int err = o->err;
     struct slot *s = arg;
     uint64_t now = ch__now_ms();
     if (err == 0) {

@@ -238,12 +238,18 @@ DB_TEST(a_failing_batch_does_not_affect_its_neighbours)
     ASSERT_EQ(x.err, 0);
     ASSERT_EQ(dz.err, 0);
     ASSERT_EQ(z.err, 0);
-    ASSERT_EQ(y1.err, 0); /* ran, then rolled back with its batch */
-    ASSERT_EQ(y2.err, CH_EINVAL);
+    ASSERT_EQ(y1.err, 0);            /* ran, then rolled back with its batch */
+    ASSERT_EQ(y2.err, CH_ECONFLICT); /* a duplicate key */
     ASSERT(y2.msg[0] != '\0');
     ASSERT_EQ(y3.err, CH_EIO);
     ASSERT(strstr(y3.msg, "aborted") != NULL);
-    ASSERT_EQ(dy.err, CH_EINVAL);
+    /* The done callback gets the failing query's own error, not the "aborted" after it. */
+    ASSERT_EQ(dy.err, CH_ECONFLICT);
+    ASSERT_EQ(dy.query, 1);
+    ASSERT_CSTR_EQ(dy.msg, y2.msg);
+    ASSERT(strstr(dy.msg, "aborted") == NULL);
+    ASSERT_EQ(dx.query, -1);
+    ASSERT_CSTR_EQ(dx.msg, "");
     ASSERT_EQ(x.calls + y1.calls + y2.calls + y3.calls + z.calls, 5);
     /* y's increment was rolled back: x and z saw 1 and 2, in either order (on SQLite the
      * batches may run on different threads). */
@@ -341,10 +347,10 @@ struct resubmit {
     struct dbt_done inner;
 };
 
-static void on_done_resubmit(void *arg, int err)
+static void on_done_resubmit(void *arg, const struct ch_db_outcome *o)
 {
     struct resubmit *r = arg;
-    dbt_on_done(&r->d, err);
+    dbt_on_done(&r->d, o);
     struct ch_db_batch *b = ch_db_batch_new(r->e->dw, &r->e->arena);
     ch_db_batch_add(b, DBT_WORLD_BY_ID, (struct ch_db_param[]){ch_db_param_int(1)}, 1,
                     dbt_on_result, &r->call);

@@ -22,8 +22,9 @@ static void par_result(void *arg, const struct ch_db_result *res)
     if (ch_db_error(res)) p->errors++;
 }
 
-static void par_done(void *arg, int err)
+static void par_done(void *arg, const struct ch_db_outcome *o)
 {
+    int err = o->err;
     struct par *p = arg;
     p->done++;
     if (err) p->errors++;

@@ -40,6 +40,7 @@ static const char *pick(const char *given, const char *def)
 /* Whether a Content-Type is JSON: application/json or any application/...+json. */
 static int is_json(struct ch_str type)
 {
+    if (!type.ptr) return 0; /* no Content-Type (a 204): memchr must not see NULL */
     const char *semi = memchr(type.ptr, ';', type.len);
     size_t n = semi ? (size_t)(semi - type.ptr) : type.len;
     while (n && (type.ptr[n - 1] == ' ' || type.ptr[n - 1] == '\t')) n--;

@@ -21,8 +21,9 @@ static void on_probe(void *arg, const struct ch_db_result *res)
     req->user = copy;
 }
 
-static void on_probe_done(void *arg, int err)
+static void on_probe_done(void *arg, const struct ch_db_outcome *o)
 {
+    int err = o->err;
     struct ch_request *req = arg;
     if (err) ch_error(req, CH_ERR_SERVICE_UNAVAILABLE, "query failed: %s", ch_strerror(err));
     else {
