@@ -40,12 +40,9 @@ static int s_list, s_get, s_create, s_replace, s_modify, s_delete;
 
 static int list(struct ch_request *req)
 {
-    int64_t limit = ch_query_int(req, "limit", 20);
-    int64_t offset = ch_query_int(req, "offset", 0);
-    if (limit < 1) limit = 1;
-    if (limit > 100) limit = 100;
-    if (offset < 0) offset = 0;
-    struct ch_db_param p[2] = {ch_db_param_int(limit), ch_db_param_int(offset)};
+    struct ch_page page;
+    if (ch_paginate(req, &page, 20, 100) != 0) return 0;
+    struct ch_db_param p[2] = {ch_db_param_int(page.limit), ch_db_param_int(page.offset)};
     return ch_db_respond(req, CH_DB_ROWS, s_list, p, 2, NULL);
 }
 

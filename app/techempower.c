@@ -46,9 +46,9 @@ static int random_id(void)
 
 int techempower_clamp(struct ch_request *req, const char *key)
 {
-    int64_t n = ch_query_int(req, key, 1);
-    if (n < 1) return 1;
-    return n > MAX_QUERIES ? MAX_QUERIES : (int)n;
+    /* TechEmpower's rule: a missing, malformed or out-of-range count is clamped, never
+     * refused. */
+    return (int)ch_query_int_clamp(req, key, 1, 1, MAX_QUERIES);
 }
 
 static void write_world(struct ch_json_writer *w, int64_t id, int64_t number)

@@ -24,6 +24,9 @@
 #ifndef CHOPIN_APP_H
 #define CHOPIN_APP_H
 
+#include <string.h>
+
+#include "buf.h"
 #include "config.h"
 #include "request.h"
 
@@ -48,6 +51,9 @@ struct ch_middleware {
     void (*after)(struct ch_request *req, void *arg);
     void *arg;
     void (*cleanup)(void *arg); /* releases `arg` when the app is freed; may be NULL */
+    /* The OpenAPI security scheme this middleware enforces ("bearer"), or NULL: a route it
+     * covers is documented with that security requirement and a 401 response. */
+    const char *security;
 };
 
 /* A new application with no routes and no middleware; NULL when out of memory. */
@@ -67,7 +73,8 @@ void ch_app_set_state(struct ch_app *app, void *state);
  * The app does not own it: start and stop its pools from worker hooks, free it after. */
 void ch_app_set_db(struct ch_app *app, struct ch_db *db);
 
-/* Adds global middleware (copied); it runs for every request, matched or not. */
+/* Adds global middleware (copied); it runs for every request, matched or not, before routing
+ * decides between the handler, 404 and 405. */
 int ch_app_use(struct ch_app *app, struct ch_middleware mw);
 
 /* Adds the standard stack: request id, security headers (production only, see
@@ -88,12 +95,114 @@ int ch_delete(struct ch_app *app, const char *pattern, ch_handler_fn handler);
 int ch_any(struct ch_app *app, const char *pattern, ch_handler_fn handler);
 
 /* A group of routes under `prefix` ("/api/v1") with its own middleware, which runs after the
- * global middleware and after the enclosing groups'. Owned by the app; NULL on failure. */
+ * global middleware and after the enclosing groups'. It runs for every request under the
+ * prefix (the prefix itself, or the prefix followed by '/'), matched or not: a guard on
+ * "/api" answers 401 before a 404 or 405 (with Allow) would tell what exists there. Middleware
+ * for one route only goes in that route's declaration (chopin/schema.h). Groups are owned by
+ * the app; NULL on failure. */
 struct ch_group *ch_group_new(struct ch_app *app, const char *prefix);
 struct ch_group *ch_group_sub(struct ch_group *parent, const char *prefix);
 int ch_group_use(struct ch_group *g, struct ch_middleware mw);
 int ch_group_route(struct ch_group *g, unsigned methods, const char *pattern,
                    ch_handler_fn handler);
+
+/* Raw routes: performance mode's zero-allocation answers.
+ *
+ * A raw route answers GET on one exact path without a request object, routing, middleware or
+ * allocation: `fn` appends the whole response (head and body) to `out`, the connection's output
+ * buffer, and returns 0 (or non-zero after appending nothing, to route the request normally).
+ * `date` is the cached Date value, CH_HTTP_DATE_LEN bytes, not NUL-terminated.
+ *
+ *     static int plaintext(struct ch_buf *out, const char *date)
+ *     {
+ *         return ch_raw_respond(out, 200, date, "text/plain", "Hello, World!", 13);
+ *     }
+ *     ch_app_raw_get(app, "/plaintext", plaintext);
+ *
+ * Raw routes are served in performance mode only (SERVER_MODE=performance), and only for
+ * keep-alive HTTP/1.1 GET requests whose target is exactly `path` (no query string). Standard
+ * mode, and every other request in performance mode (HEAD, HTTP/1.0, Connection: close, a
+ * query, a path no raw route claims), goes through the router and middleware as usual, so an
+ * app that registers a raw route also registers an ordinary route for the same path if it
+ * wants those answered. Matching is an exact comparison against a small table (at most
+ * CH_APP_MAX_RAW routes): nothing else is added to the hot path. `path` must outlive the app. */
+#define CH_APP_MAX_RAW   8
+#define CH_HTTP_DATE_LEN 29 /* "Sun, 06 Nov 1994 08:49:37 GMT" */
+
+typedef int (*ch_raw_fn)(struct ch_buf *out, const char *date);
+
+/* 0; CH_EINVAL for a path not starting with '/'; CH_EBUSY when the path is taken; CH_ERANGE
+ * past CH_APP_MAX_RAW. Failures also make ch_app_run() fail loudly. */
+int ch_app_raw_get(struct ch_app *app, const char *path, ch_raw_fn fn);
+
+/* Private: the status line and headers up to the Content-Type value, for a status other than
+ * 200; returns the end. */
+char *ch__raw_status(char *p, int status);
+
+/* Private: what ch_raw_head() writes, at p (room reserved); returns the end. Inline, so that a
+ * raw route's constant arguments fold into plain stores. */
+static inline char *ch__raw_head(char *p, int status, const char *date, const char *content_type,
+                                 size_t ctlen, size_t content_length)
+{
+    static const char ok[] = "HTTP/1.1 200 OK\r\nServer: chopin\r\nContent-Type: ";
+    if (status == 200) {
+        memcpy(p, ok, sizeof(ok) - 1);
+        p += sizeof(ok) - 1;
+    } else {
+        p = ch__raw_status(p, status);
+    }
+    memcpy(p, content_type, ctlen);
+    p += ctlen;
+    memcpy(p, "\r\nContent-Length: ", 18);
+    p += 18;
+    if (content_length < 10) {
+        *p++ = (char)('0' + content_length);
+    } else if (content_length < 100) {
+        *p++ = (char)('0' + content_length / 10);
+        *p++ = (char)('0' + content_length % 10);
+    } else {
+        p += ch_u64_to_dec(p, content_length);
+    }
+    memcpy(p, "\r\nDate: ", 8);
+    memcpy(p + 8, date, CH_HTTP_DATE_LEN);
+    memcpy(p + 8 + CH_HTTP_DATE_LEN, "\r\n\r\n", 4);
+    return p + 12 + CH_HTTP_DATE_LEN;
+}
+
+/* Room for a head besides the content type: status line, names, separators, Date, digits. */
+#define CH__RAW_HEAD_ROOM (128 + CH_HTTP_DATE_LEN)
+
+/* Appends a response head for a raw route: status line, Server, Content-Type, Content-Length
+ * (`content_length`), Date and the empty line. 0 or CH_ENOMEM. */
+static inline int ch_raw_head(struct ch_buf *out, int status, const char *date,
+                              const char *content_type, size_t content_length)
+{
+    size_t ctlen = strlen(content_type);
+    if (ch_buf_reserve(out, CH__RAW_HEAD_ROOM + ctlen) != 0) return CH_ENOMEM;
+    out->len = (size_t)(ch__raw_head(out->ptr + out->len, status, date, content_type, ctlen,
+                                     content_length) -
+                        out->ptr);
+    return 0;
+}
+
+/* A whole response with a body known in advance: the head and `len` bytes of `body`. */
+static inline int ch_raw_respond(struct ch_buf *out, int status, const char *date,
+                                 const char *content_type, const char *body, size_t len)
+{
+    size_t ctlen = strlen(content_type);
+    if (ch_buf_reserve(out, CH__RAW_HEAD_ROOM + ctlen + len) != 0) return CH_ENOMEM;
+    char *p = ch__raw_head(out->ptr + out->len, status, date, content_type, ctlen, len);
+    memcpy(p, body, len);
+    out->len = (size_t)(p + len - out->ptr);
+    return 0;
+}
+
+/* For a body whose length is not known in advance (serialized per request): appends the head
+ * with a placeholder Content-Length and stores in *mark where it is; append the body, then
+ * ch_raw_end() writes the length. 0 or CH_ENOMEM (nothing appended). */
+int ch_raw_begin(struct ch_buf *out, int status, const char *date, const char *content_type,
+                 size_t *mark);
+int ch_raw_end(struct ch_buf *out, size_t mark);
 
 /* Hooks run on each worker's thread before it serves and after it drained (e.g. to open and
  * close a database pool); start returns 0 or a CH_E* code, which stops the server. */

@@ -29,6 +29,7 @@
 #include "request.h"
 #include "respond.h"
 #include "router.h"
+#include "schema.h"
 #include "str.h"
 #include "testing.h"
 #include "url.h"

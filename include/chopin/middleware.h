@@ -91,6 +91,23 @@ struct ch_security_options {
 };
 struct ch_middleware ch_mw_security_headers(const struct ch_security_options *opts);
 
+/* A guard for static API keys sent as bearer tokens: "Authorization: Bearer <key>" (the scheme
+ * is case-insensitive, as RFC 9110 says). A request without one, with another scheme or with
+ * an empty token gets 401 UNAUTHORIZED and "WWW-Authenticate: Bearer"; a token that is not one
+ * of the keys gets 401 and 'WWW-Authenticate: Bearer error="invalid_token"' (RFC 6750). The
+ * token is compared with every key in time that depends only on the keys' lengths, never on
+ * how much of a key it matched or which key matched. `keys` is a comma-separated list
+ * ("k1,k2": rotate keys by accepting the old and the new for a while); spaces around entries
+ * are ignored and the list is copied. With no key at all, every request is refused (and a
+ * warning logged): a guard never fails open. Put it on a group (ch_group_use()) to guard
+ * everything under a prefix, 404s and 405s included; the OpenAPI document then marks those
+ * routes with bearer security. For signed tokens (JWT), use the auth module's guard instead. */
+struct ch_middleware ch_mw_api_key(const char *keys);
+
+/* ch_mw_api_key() with the list read from environment variable `var` when called (call it
+ * after ch_app_configure(), which loads ./.env into the environment). */
+struct ch_middleware ch_mw_api_key_env(const char *var);
+
 #ifdef __cplusplus
 }
 #endif

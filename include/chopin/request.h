@@ -24,6 +24,7 @@ extern "C" {
 #define CH_MAX_PARAMS 16
 
 struct ch_json_writer;
+struct ch_json_value;
 
 struct ch_param {
     struct ch_str name;
@@ -60,7 +61,7 @@ struct ch_request {
     struct ch_str route;      /* the matched route pattern, e.g. "/users/:id" */
     struct ch_str request_id; /* set by the request-id middleware */
     void *state;              /* the application state given to the app */
-    void *user;               /* free for middleware and handlers */
+    void *user;               /* free for middleware and handlers; the framework never reads it */
 
     /* Private. */
     void *_conn;
@@ -75,6 +76,8 @@ struct ch_request {
     void *_app;
     const void *_route;  /* the framework's route (handler and middleware chain) */
     unsigned _mw_ran;    /* middleware whose before() ran, so their after() runs too */
+    unsigned _allowed;   /* 404/405: the methods the path allows (0: none), for the fallback */
+    const struct ch_json_value *_body; /* the parsed JSON body, once ch_json_body() read it */
     void *_query;        /* parsed query string, on first use */
     struct ch_json_writer *_json; /* an open body writer, see chopin/respond.h */
     int _envelope;       /* the body is a success envelope to close before sending */
@@ -86,6 +89,9 @@ struct ch_request {
 
 /* The first header named `name` (case-insensitive), or NULL. */
 const struct ch_str *ch_request_header(const struct ch_request *req, const char *name);
+
+/* Private: ch_request_header() with the name's length given (see ch_header()). */
+const struct ch_str *ch__request_header_str(const struct ch_request *req, struct ch_str name);
 
 /* Keeps the request alive across asynchronous work (e.g. a database query). Every hold must be
  * matched by exactly one ch_request_release(), on the same worker thread. */

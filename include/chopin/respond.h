@@ -61,11 +61,13 @@ int ch_error(struct ch_request *req, enum ch_error_kind kind, const char *fmt, .
 /* Sends 422 VALIDATION_ERROR with the problems collected in `check` as "fields". */
 int ch_error_fields(struct ch_request *req, const struct ch_json_check *check);
 
-/* The request body parsed as JSON, or NULL after answering: 415 UNSUPPORTED_MEDIA_TYPE unless
- * Content-Type is application/json, 413 PAYLOAD_TOO_LARGE over the body limit, 422
- * VALIDATION_ERROR "Invalid JSON: <reason> at line L column C". A handler simply does
- *     const struct ch_json_value *in = ch_json_body(req);
- *     if (!in) return 0; */
+/* The request body parsed as JSON (parsed once: later calls return the same tree), or NULL
+ * after answering: 415 UNSUPPORTED_MEDIA_TYPE unless
+ * Content-Type is application/json or application/<subtype>+json (RFC 6839: JSON:API's
+ * application/vnd.api+json, application/merge-patch+json...), with or without parameters; 413
+ * PAYLOAD_TOO_LARGE over the body limit, 422 VALIDATION_ERROR "Invalid JSON: <reason> at line L
+ * column C". A handler simply does const struct ch_json_value *in = ch_json_body(req); if (!in)
+ * return 0; */
 const struct ch_json_value *ch_json_body(struct ch_request *req);
 
 /* A path parameter, percent-decoded; {NULL, 0} when the route has none by that name. */
@@ -81,11 +83,41 @@ const struct ch_query *ch_query_all(struct ch_request *req);
 /* The first value of query parameter `key`, decoded; {NULL, 0} when absent. */
 struct ch_str ch_query(struct ch_request *req, const char *key);
 
-/* Query parameter `key` as an integer; `def` when absent, empty or not an integer. */
-int64_t ch_query_int(struct ch_request *req, const char *key, int64_t def);
+/* Typed query parameters. Each reads the first value of `key`: absent or empty (`limit=`, as
+ * an HTML form sends an empty field) gives `def`; a value that does not parse or is out of
+ * [min, max] answers 400 BAD_REQUEST naming the parameter ("limit must be an integer between
+ * 1 and 100") and returns CH_EINVAL, and the handler then simply returns 0:
+ *     int64_t n;
+ *     if (ch_query_int(req, "n", 10, 1, 100, &n) != 0) return 0;
+ * A malformed query string (a bad %-escape) is 400 too. Integers are decimal with an optional
+ * '-'; numbers are decimal or exponent notation (no "inf", "nan" or hex); booleans are true,
+ * false, 1 or 0. */
+int ch_query_int(struct ch_request *req, const char *key, int64_t def, int64_t min, int64_t max,
+                 int64_t *out);
+int ch_query_float(struct ch_request *req, const char *key, double def, double min, double max,
+                   double *out);
+int ch_query_bool(struct ch_request *req, const char *key, int def, int *out);
+
+/* The lenient variant, for fixed protocols that must never refuse (TechEmpower's ?queries=):
+ * `def` when absent, empty or not an integer, then clamped to [min, max]. Never answers. */
+int64_t ch_query_int_clamp(struct ch_request *req, const char *key, int64_t def, int64_t min,
+                           int64_t max);
+
+/* Pagination from ?limit=&offset=: limit in 1..max_limit (def_limit when absent), offset >= 0
+ * (0 when absent). 0, or CH_EINVAL after answering 400 as ch_query_int() does. */
+struct ch_page {
+    int64_t limit;
+    int64_t offset;
+};
+int ch_paginate(struct ch_request *req, struct ch_page *page, int64_t def_limit, int64_t max_limit);
 
 /* A request header (case-insensitive), {NULL, 0} when absent. */
-struct ch_str ch_header(const struct ch_request *req, const char *name);
+static inline struct ch_str ch_header(const struct ch_request *req, const char *name)
+{
+    /* Inline, so the length of a literal name is known where it is called. */
+    const struct ch_str *v = ch__request_header_str(req, ch_str_cstr(name));
+    return v ? *v : ch_str_make(NULL, 0);
+}
 
 #ifdef __cplusplus
 }

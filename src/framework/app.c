@@ -8,6 +8,7 @@
 #include "chopin/error.h"
 #include "chopin/middleware.h"
 #include "chopin/respond.h"
+#include "chopin/schema.h"
 #include "core/config.h"
 #include "core/server.h"
 #include "framework/app.h"
@@ -42,6 +43,7 @@ struct ch_app *ch_app_new(void)
     app->http.data = app;
     app->routes_tail = &app->routes;
     app->fallback.handler = fallback_handler;
+    app->http.raw = app->raw;
     return app;
 }
 
@@ -58,12 +60,16 @@ void ch_app_free(struct ch_app *app)
         app->groups = g->next;
         for (size_t i = 0; i < g->nmw; i++)
             if (g->mw[i].cleanup) g->mw[i].cleanup(g->mw[i].arg);
+        free(g->fallback.chain);
         free(g->prefix);
         free(g);
     }
     while (app->routes) {
         struct ch__app_route *r = app->routes;
         app->routes = r->next;
+        for (size_t i = 0; i < r->own_nmw; i++)
+            if (r->own_mw[i].cleanup) r->own_mw[i].cleanup(r->own_mw[i].arg);
+        free(r->own_mw);
         free(r->chain);
         free(r->pattern);
         free(r);
@@ -134,18 +140,32 @@ static char *join(const char *a, const char *b)
 }
 
 static int add_route(struct ch_app *app, struct ch_group *g, unsigned methods, const char *pattern,
-                     ch_handler_fn handler)
+                     ch_handler_fn handler, const struct ch_route_spec *spec)
 {
     if (!handler || !pattern) return note_error(app, CH_EINVAL, pattern ? pattern : "(null)");
+    if (spec && (ch__spec_check(spec, pattern) != 0 || (spec->nmiddleware && !spec->middleware)))
+        return note_error(app, CH_EINVAL, pattern);
     struct ch__app_route *r = calloc(1, sizeof(*r));
     if (!r) return note_error(app, CH_ENOMEM, pattern);
     r->pattern = g ? join(g->prefix, pattern) : strdup(pattern);
     r->handler = handler;
     r->group = g;
     r->methods = methods;
-    int rc = r->pattern ? ch_router_add(app->router, methods, r->pattern, r) : CH_ENOMEM;
+    r->spec = spec;
+    int rc = r->pattern ? 0 : CH_ENOMEM;
+    if (rc == 0 && spec && spec->nmiddleware) {
+        r->own_mw = malloc(spec->nmiddleware * sizeof(*r->own_mw));
+        if (r->own_mw) {
+            memcpy(r->own_mw, spec->middleware, spec->nmiddleware * sizeof(*r->own_mw));
+            r->own_nmw = spec->nmiddleware;
+        } else {
+            rc = CH_ENOMEM;
+        }
+    }
+    if (rc == 0) rc = ch_router_add(app->router, methods, r->pattern, r);
     if (rc != 0) {
         note_error(app, rc, pattern);
+        free(r->own_mw);
         free(r->pattern);
         free(r);
         return rc;
@@ -158,7 +178,31 @@ static int add_route(struct ch_app *app, struct ch_group *g, unsigned methods, c
 
 int ch_route(struct ch_app *app, unsigned methods, const char *pattern, ch_handler_fn handler)
 {
-    return add_route(app, NULL, methods, pattern, handler);
+    return add_route(app, NULL, methods, pattern, handler, NULL);
+}
+
+int ch_route_with(struct ch_app *app, unsigned methods, const char *pattern, ch_handler_fn handler,
+                  const struct ch_route_spec *spec)
+{
+    return add_route(app, NULL, methods, pattern, handler, spec);
+}
+
+int ch_group_route_with(struct ch_group *g, unsigned methods, const char *pattern,
+                        ch_handler_fn handler, const struct ch_route_spec *spec)
+{
+    return add_route(g->app, g, methods, pattern, handler, spec);
+}
+
+int ch_app_raw_get(struct ch_app *app, const char *path, ch_raw_fn fn)
+{
+    if (!path || path[0] != '/' || !fn) return note_error(app, CH_EINVAL, path ? path : "(null)");
+    size_t len = strlen(path);
+    for (size_t i = 0; i < app->http.nraw; i++)
+        if (app->raw[i].len == len && memcmp(app->raw[i].path, path, len) == 0)
+            return note_error(app, CH_EBUSY, path);
+    if (app->http.nraw == CH_APP_MAX_RAW) return note_error(app, CH_ERANGE, path);
+    app->raw[app->http.nraw++] = (struct ch__raw_route){path, len, fn};
+    return 0;
 }
 
 int ch_get(struct ch_app *app, const char *pattern, ch_handler_fn handler)
@@ -206,6 +250,9 @@ static struct ch_group *group_new(struct ch_app *app, struct ch_group *parent, c
         note_error(app, CH_ENOMEM, prefix);
         return NULL;
     }
+    g->prefix_len = strlen(g->prefix);
+    g->fallback.handler = fallback_handler;
+    g->fallback.group = g;
     g->next = app->groups;
     app->groups = g;
     return g;
@@ -230,7 +277,7 @@ int ch_group_use(struct ch_group *g, struct ch_middleware mw)
 
 int ch_group_route(struct ch_group *g, unsigned methods, const char *pattern, ch_handler_fn handler)
 {
-    return add_route(g->app, g, methods, pattern, handler);
+    return add_route(g->app, g, methods, pattern, handler, NULL);
 }
 
 void ch_app_on_worker(struct ch_app *app, int (*start)(struct ch_worker *w, void *arg),
@@ -251,33 +298,77 @@ size_t ch_app_route_count(const struct ch_app *app)
     return app->nroutes;
 }
 
-const char *ch_app_route_info(const struct ch_app *app, size_t i, unsigned *methods)
+const struct ch__app_route *ch__app_route_at(const struct ch_app *app, size_t i)
 {
     const struct ch__app_route *r = app->routes;
     while (r && i--) r = r->next;
+    return r;
+}
+
+const char *ch_app_route_info(const struct ch_app *app, size_t i, unsigned *methods)
+{
+    const struct ch__app_route *r = ch__app_route_at(app, i);
     if (!r) return NULL;
     if (methods) *methods = r->methods;
     return r->pattern;
 }
 
-/* Flattens global + enclosing groups' + the group's middleware into one array per route, so a
- * request walks a plain array. */
+const struct ch_route_spec *ch_app_route_spec(const struct ch_app *app, size_t i)
+{
+    const struct ch__app_route *r = ch__app_route_at(app, i);
+    return r ? r->spec : NULL;
+}
+
+const char *ch__route_security(const struct ch_app *app, const struct ch__app_route *r)
+{
+    for (size_t i = 0; i < app->nmw; i++)
+        if (app->mw[i].security) return app->mw[i].security;
+    for (const struct ch_group *g = r->group; g; g = g->parent)
+        for (size_t i = 0; i < g->nmw; i++)
+            if (g->mw[i].security) return g->mw[i].security;
+    for (size_t i = 0; i < r->own_nmw; i++)
+        if (r->own_mw[i].security) return r->own_mw[i].security;
+    return NULL;
+}
+
+/* Flattens global + enclosing groups' + the group's + the route's own middleware into one
+ * array per route, so a request walks a plain array. */
 static int build_chain(struct ch_app *app, struct ch__app_route *r)
 {
     const struct ch_group *path[64];
-    size_t depth = 0, n = app->nmw;
+    size_t depth = 0, n = app->nmw + r->own_nmw;
     for (const struct ch_group *g = r->group; g && depth < 64; g = g->parent) {
         path[depth++] = g;
         n += g->nmw;
     }
+    free(r->chain);
     r->chain = calloc(n ? n : 1, sizeof(*r->chain));
     if (!r->chain) return CH_ENOMEM;
     size_t k = 0;
     for (size_t i = 0; i < app->nmw; i++) r->chain[k++] = &app->mw[i];
     while (depth--)
         for (size_t i = 0; i < path[depth]->nmw; i++) r->chain[k++] = &path[depth]->mw[i];
+    for (size_t i = 0; i < r->own_nmw; i++) r->chain[k++] = &r->own_mw[i];
     r->nchain = k;
     return 0;
+}
+
+/* The route that answers a path no route matched: the fallback of the innermost group whose
+ * prefix covers the path, so that group's middleware (a guard) runs first; the app's own
+ * fallback outside every group. Of groups with the same prefix, the one created first answers
+ * (the list holds the newest first, so it is found last). Only 404s and 405s come here. */
+static const struct ch__app_route *fallback_for(const struct ch_app *app, struct ch_str path)
+{
+    const struct ch__app_route *best = &app->fallback;
+    size_t best_len = 0;
+    for (const struct ch_group *g = app->groups; g; g = g->next) {
+        size_t n = g->prefix_len;
+        if (n < best_len || path.len < n || memcmp(path.ptr, g->prefix, n) != 0) continue;
+        if (n && g->prefix[n - 1] != '/' && path.len > n && path.ptr[n] != '/') continue;
+        best = &g->fallback;
+        best_len = n;
+    }
+    return best;
 }
 
 /* Decodes the router's raw parameter slices into the request (arena copies). */
@@ -299,22 +390,16 @@ static void handler_failed(struct ch_request *req, int rc)
     else ch_error(req, CH_ERR_INTERNAL, "handler returned without answering");
 }
 
+/* The request's fields start reset by the engine (h1.c's request_reset()); here they only
+ * receive what routing found. */
 static void app_handle(struct ch_request *req)
 {
     struct ch_app *app = ch__app_of(req);
     struct ch_route_match m;
-    const struct ch__app_route *route = &app->fallback;
+    const struct ch__app_route *route;
     enum ch_route_status st = ch_router_match(app->router, req->method, req->path, &m);
     if (app->metrics) req->_metrics_t0 = ch__metrics_start(req);
     req->state = app->state;
-    req->_mw_ran = 0;
-    req->_failure = 0;
-    req->_json = NULL;
-    req->_envelope = 0;
-    req->_query = NULL;
-    req->_log_t0 = NULL;
-    req->_auth = NULL;
-    req->request_id = (struct ch_str){NULL, 0};
     int bad_params = 0;
     if (st == CH_ROUTE_FOUND) {
         route = m.data;
@@ -322,8 +407,8 @@ static void app_handle(struct ch_request *req)
         bad_params = set_params(req, &m) != 0;
     } else {
         /* The fallback route remembers why it was taken, for its handler. */
-        req->num_params = 0;
-        req->user = (void *)(uintptr_t)(st == CH_ROUTE_METHOD_NOT_ALLOWED ? m.allowed : 0);
+        route = app->groups ? fallback_for(app, req->path) : &app->fallback;
+        req->_allowed = st == CH_ROUTE_METHOD_NOT_ALLOWED ? m.allowed : 0;
     }
     req->_route = route;
 
@@ -338,8 +423,10 @@ static void app_handle(struct ch_request *req)
             return;
         }
     }
-    int rc = bad_params ? ch_error(req, CH_ERR_BAD_REQUEST, "malformed percent-encoding in path")
-                        : route->handler(req);
+    int rc;
+    if (bad_params) rc = ch_error(req, CH_ERR_BAD_REQUEST, "malformed percent-encoding in path");
+    else if (route->spec && (rc = ch__validate(req, route->spec)) != 0) rc = 0; /* answered */
+    else rc = route->handler(req);
     if (req->_sent || req->_holds) return;
     handler_failed(req, rc);
 }
@@ -359,8 +446,7 @@ static void app_before_send(struct ch_request *req)
 /* 404, 405 with Allow, and OPTIONS on a known path (204 with Allow). */
 static int fallback_handler(struct ch_request *req)
 {
-    unsigned allowed = (unsigned)(uintptr_t)req->user;
-    req->user = NULL;
+    unsigned allowed = req->_allowed;
     if (!allowed) return ch_error(req, CH_ERR_NOT_FOUND, "No route for %s %.*s",
                                   ch_method_name(req->method), (int)req->path.len, req->path.ptr);
     char allow[CH_ROUTER_ALLOW_MAX + 16];
@@ -433,9 +519,11 @@ int ch_app_serve(struct ch_app *app)
     }
     for (struct ch__app_route *r = app->routes; r; r = r->next)
         if (build_chain(app, r) != 0) return 1;
-    free(app->fallback.chain);
-    app->fallback.chain = NULL;
     if (build_chain(app, &app->fallback) != 0) return 1;
+    for (struct ch_group *g = app->groups; g; g = g->next) {
+        g->fallback.index = (unsigned)app->nroutes; /* counted with the app's 404s and 405s */
+        if (build_chain(app, &g->fallback) != 0) return 1;
+    }
     if (app->cfg.print_routes) return print_routes(app);
     /* Threads the database starts (SQLite's pool) inherit this mask: a SIGTERM sent to the
      * process must reach the server's sigtimedwait, not kill it through one of them. */

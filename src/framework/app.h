@@ -11,16 +11,8 @@
 
 enum { CH__APP_MAX_MIDDLEWARE = 32 };
 
+struct ch_route_spec;
 struct ch__server;
-
-struct ch_group {
-    struct ch_app *app;
-    struct ch_group *parent;
-    char *prefix; /* full prefix, parents included */
-    struct ch_middleware mw[CH__APP_MAX_MIDDLEWARE];
-    size_t nmw;
-    struct ch_group *next; /* the app's list of groups, for freeing */
-};
 
 /* A registered route: its handler and its whole middleware chain, flattened at start. */
 struct ch__app_route {
@@ -30,8 +22,22 @@ struct ch__app_route {
     size_t nchain;
     char *pattern;
     unsigned methods;
+    const struct ch_route_spec *spec; /* NULL: undeclared */
+    struct ch_middleware *own_mw;     /* the route's own middleware (a copy of spec's) */
+    size_t own_nmw;
     unsigned index; /* registration order; the fallback's is the route count (metrics) */
     struct ch__app_route *next;
+};
+
+struct ch_group {
+    struct ch_app *app;
+    struct ch_group *parent;
+    char *prefix; /* full prefix, parents included */
+    struct ch_middleware mw[CH__APP_MAX_MIDDLEWARE];
+    size_t nmw;
+    size_t prefix_len;
+    struct ch__app_route fallback; /* 404, 405 and OPTIONS under the prefix */
+    struct ch_group *next;         /* the app's list of groups, for freeing */
 };
 
 struct ch_app {
@@ -43,7 +49,8 @@ struct ch_app {
     struct ch_group *groups;
     struct ch__app_route *routes, **routes_tail;
     size_t nroutes;
-    struct ch__app_route fallback; /* 404, 405 and OPTIONS: global middleware only */
+    struct ch__app_route fallback; /* 404, 405 and OPTIONS outside every group */
+    struct ch__raw_route raw[CH_APP_MAX_RAW];
     void *state;
     struct ch_db *db;                  /* ch_app_set_db(): the pool every request's worker uses */
     struct ch__app_database *database; /* ch_app_use_database() (framework/database.c) */
@@ -70,6 +77,20 @@ static inline struct ch_app *ch__app_of(const struct ch_request *req)
     const struct ch__http_app *h = req->_app;
     return h->data;
 }
+
+/* Validates a declared route's path and query parameters and body (chopin/schema.h). 0 when
+ * the handler may run; otherwise the request was answered (400, 413, 415 or 422). */
+int ch__validate(struct ch_request *req, const struct ch_route_spec *spec);
+
+/* Checks a declaration at registration: 0 or CH_EINVAL. */
+int ch__spec_check(const struct ch_route_spec *spec, const char *pattern);
+
+/* Whether any middleware that covers route `r` (global, its groups', its own) declares a
+ * security scheme; that scheme or NULL. */
+const char *ch__route_security(const struct ch_app *app, const struct ch__app_route *r);
+
+/* The i-th registered route, or NULL. */
+const struct ch__app_route *ch__app_route_at(const struct ch_app *app, size_t i);
 
 /* Metrics (framework/metrics.c): a request's start time, counting a response, and the lifecycle. */
 uint64_t ch__metrics_start(const struct ch_request *req);

@@ -184,20 +184,29 @@ int ch_error_fields(struct ch_request *req, const struct ch_json_check *check)
     return send_error(req, CH_ERR_VALIDATION, NULL, check);
 }
 
+/* "application/json" or "application/<subtype>+json" (RFC 6839 structured syntax suffix),
+ * optionally followed by parameters such as "; charset=utf-8". */
 static int is_json_type(struct ch_str ct)
 {
-    /* "application/json", optionally followed by parameters such as "; charset=utf-8". */
-    struct ch_str want = CH_STR("application/json");
-    if (ct.len < want.len || !ch_str_case_eq(ch_str_make(ct.ptr, want.len), want)) return 0;
-    struct ch_str rest = ch_str_trim_ows(ch_str_make(ct.ptr + want.len, ct.len - want.len));
-    return rest.len == 0 || rest.ptr[0] == ';';
+    struct ch_str app = CH_STR("application/");
+    if (ct.len < app.len || !ch_str_case_eq(ch_str_make(ct.ptr, app.len), app)) return 0;
+    size_t end = app.len;
+    while (end < ct.len && ct.ptr[end] != ';' && ct.ptr[end] != ' ' && ct.ptr[end] != '\t') end++;
+    struct ch_str sub = ch_str_make(ct.ptr + app.len, end - app.len);
+    struct ch_str rest = ch_str_trim_ows(ch_str_make(ct.ptr + end, ct.len - end));
+    if (rest.len && rest.ptr[0] != ';') return 0;
+    if (ch_str_case_eq(sub, CH_STR("json"))) return 1;
+    /* A suffix needs a subtype before it: "+json" alone is not a media type. */
+    return sub.len > 5 && ch_str_case_eq(ch_str_make(sub.ptr + sub.len - 5, 5), CH_STR("+json"));
 }
 
 const struct ch_json_value *ch_json_body(struct ch_request *req)
 {
+    if (req->_body) return req->_body;
     struct ch_app *app = ch__app_of(req);
     if (!is_json_type(ch_header(req, "Content-Type"))) {
-        ch_error(req, CH_ERR_UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json");
+        ch_error(req, CH_ERR_UNSUPPORTED_MEDIA_TYPE,
+                 "Content-Type must be application/json or application/*+json");
         return NULL;
     }
     if (req->body.len > app->cfg.max_body_size) {
@@ -217,6 +226,7 @@ const struct ch_json_value *ch_json_body(struct ch_request *req)
                  e.reason ? e.reason : "malformed document", (unsigned)e.line, (unsigned)e.column);
         return NULL;
     }
+    req->_body = v;
     return v;
 }
 
@@ -252,16 +262,3 @@ struct ch_str ch_query(struct ch_request *req, const char *key)
     return (struct ch_str){NULL, 0};
 }
 
-int64_t ch_query_int(struct ch_request *req, const char *key, int64_t def)
-{
-    int64_t v;
-    struct ch_str s = ch_query(req, key);
-    if (!s.ptr || ch_str_to_i64(s, &v) != 0) return def;
-    return v;
-}
-
-struct ch_str ch_header(const struct ch_request *req, const char *name)
-{
-    const struct ch_str *v = ch_request_header(req, name);
-    return v ? *v : (struct ch_str){NULL, 0};
-}

@@ -9,6 +9,13 @@
 #include "chopin/request.h"
 #include "core/worker.h"
 
+/* A raw route (see ch_app_raw_get() in chopin/app.h): an exact GET path and its writer. */
+struct ch__raw_route {
+    const char *path;
+    size_t len;
+    int (*fn)(struct ch_buf *out, const char *date);
+};
+
 struct ch__http_app {
     const struct ch_config *cfg;
     /* Handles a complete request: must call ch_res_send() now or later (after holding it). */
@@ -21,6 +28,9 @@ struct ch__http_app {
     /* Runs on each worker's periodic tick (every 250 ms); may be NULL. */
     void (*worker_tick)(struct ch_worker *w);
     void *data;
+    /* Performance mode's raw routes, tried in order before a request object exists. */
+    const struct ch__raw_route *raw;
+    size_t nraw;
 };
 
 /* The HTTP/1.1 protocol, for ch__server_init(); its proto_ctx must be a struct ch__http_app. */
@@ -29,9 +39,10 @@ extern const struct ch__proto ch__h1_proto;
 /* Writes a complete response for `req` into the connection's output (internal to http/). */
 int ch__h1_write_response(struct ch_request *req);
 
-/* Performance mode's /plaintext and /json, answered without a request object. Returns 1 when
- * it answered `head` into `out` (a connection's output buffer), 0 to route it normally. */
-int ch__fast_serve(const struct ch_http_head *head, struct ch_buf *out, const char *date);
+/* Performance mode's raw routes, answered without a request object. Returns 1 when one
+ * answered `head` into `out` (a connection's output buffer), 0 to route it normally. */
+int ch__fast_serve(const struct ch__http_app *app, const struct ch_http_head *head,
+                   struct ch_buf *out, const char *date);
 
 /* Appends the status line, Server, Date (`date`: CH__DATE_LEN bytes), Content-Type (when not
  * empty) and, for statuses that have a body, Content-Length. The caller adds any other header

@@ -4,6 +4,7 @@
  * to the output buffer, then everything goes out with one write. A request whose handler
  * answers later (a database query) pauses the pipeline: the requests behind it wait in the
  * buffer, so responses always leave in request order. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 
@@ -161,6 +162,36 @@ static void answer_options(struct ch_request *r)
     ch_res_send(r);
 }
 
+/* Gives a pooled request object the state of a new request from its parsed head. This is the
+ * one place where a request's fields are reset, for the engine and the framework alike. The
+ * fields before the parameter slots are each set here; everything from num_params on (route,
+ * request id, state, user and every private field) starts zeroed, so a field added there needs
+ * no change here unless it starts elsewhere. What the object owns is kept: its arena (reset
+ * when the last request ended), header slots and body buffer. The parameter slots are left as
+ * they are: only the first num_params are ever read. */
+static void request_reset(struct ch_request *r, const struct ch_http_head *h, struct ch_str body)
+{
+    r->method = (enum ch_method)h->method_id;
+    r->target = h->target;
+    r->path = h->path;
+    r->query = h->query;
+    r->host = h->host;
+    r->minor_version = h->minor_version;
+    r->headers = h->headers;
+    r->num_headers = h->num_headers;
+    r->body = body;
+    r->res.status = 200;
+    r->res.content_type = (struct ch_str){NULL, 0};
+    r->res.headers = NULL;
+    r->res.num_headers = r->res._cap_headers = 0;
+    r->res.body.len = 0;
+    r->res.close = 0;
+    r->worker_id = 0;
+    struct ch_header *store = r->_header_store;
+    memset(&r->num_params, 0, sizeof(*r) - offsetof(struct ch_request, num_params));
+    r->_header_store = store;
+}
+
 /* Builds a request object from a validated head and hands it to the application. `parsed` is
  * the head as just parsed (its fields in the worker's scratch slots), or NULL to parse it again
  * from `head`: a body that arrived over several reads may have moved the buffer since. */
@@ -183,36 +214,12 @@ static void dispatch(struct h1_conn *hc, const char *head, size_t head_len, stru
     } else {
         ch_http_parse_head(head, head_len, &h, r->_header_store, &hw->limits);
     }
-    r->method = (enum ch_method)h.method_id;
-    r->target = h.target;
-    r->path = h.path;
-    r->query = h.query;
-    r->host = h.host;
-    r->minor_version = h.minor_version;
-    r->headers = h.headers;
-    r->num_headers = h.num_headers;
-    r->body = body;
+    request_reset(r, &h, body);
     r->worker_id = w->id;
-    r->num_params = 0;
-    r->route = (struct ch_str){NULL, 0};
-    r->state = NULL;
-    r->user = NULL;
-    r->res.status = 200;
-    r->res.content_type = (struct ch_str){NULL, 0};
-    r->res.headers = NULL;
-    r->res.num_headers = r->res._cap_headers = 0;
-    r->res.body.len = 0;
-    r->res.close = 0;
     r->_conn = hc;
     r->_start_ms = w->loop.now;
-    r->_deadline_ms = 0;
-    r->_on_timeout = NULL;
-    r->_holds = 0;
-    r->_sent = 0;
     r->_keep_alive = h.keep_alive && !hc->draining;
     r->_app = (void *)app_of(c);
-    r->_route = NULL;
-    r->_mw_ran = 0;
     if (!r->_keep_alive) hc->closing = 1;
     hc->req = r;
     c->refs++;
@@ -319,7 +326,8 @@ static void process(struct h1_conn *hc)
     struct ch__conn *c = &hc->base;
     struct h1_worker *hw = hw_of(c);
     const struct ch_config *cfg = app_of(c)->cfg;
-    int perf = cfg->mode == CH_MODE_PERFORMANCE;
+    const struct ch__http_app *app = app_of(c);
+    int raw = cfg->mode == CH_MODE_PERFORMANCE && app->nraw;
 
     while (!hc->req && !hc->closing && ch__conn_pending(c) < cfg->max_output) {
         size_t avail = c->rbuf.len - hc->rpos;
@@ -348,7 +356,7 @@ static void process(struct h1_conn *hc)
                 }
                 hc->rpos += (size_t)n;
                 hc->head_start = c->worker->loop.now;
-                if (perf && !c->worker->announced && ch__fast_serve(&h, &c->wbuf, c->worker->date))
+                if (raw && !c->worker->announced && ch__fast_serve(app, &h, &c->wbuf, c->worker->date))
                     continue;
                 dispatch(hc, p, (size_t)n, (struct ch_str){p + n, 0}, &h);
                 continue;

@@ -84,12 +84,16 @@ int ch__h1_write_response(struct ch_request *r)
     return 0;
 }
 
+const struct ch_str *ch__request_header_str(const struct ch_request *r, struct ch_str name)
+{
+    for (size_t i = 0; i < r->num_headers; i++)
+        if (ch_str_case_eq(r->headers[i].name, name)) return &r->headers[i].value;
+    return NULL;
+}
+
 const struct ch_str *ch_request_header(const struct ch_request *r, const char *name)
 {
-    struct ch_str n = ch_str_cstr(name);
-    for (size_t i = 0; i < r->num_headers; i++)
-        if (ch_str_case_eq(r->headers[i].name, n)) return &r->headers[i].value;
-    return NULL;
+    return ch__request_header_str(r, ch_str_cstr(name));
 }
 
 int ch_res_header(struct ch_request *r, struct ch_str name, struct ch_str value)

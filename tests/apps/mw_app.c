@@ -9,8 +9,8 @@
 /* GET /big?n=N: a JSON array of N objects (about 60 bytes each). */
 static int big(struct ch_request *req)
 {
-    int64_t n = ch_query_int(req, "n", 100);
-    if (n < 0 || n > 100000) n = 100;
+    int64_t n;
+    if (ch_query_int(req, "n", 100, 0, 100000, &n) != 0) return 0;
     struct ch_json_writer *w = ch_json_ok(req);
     ch_json_array_begin(w);
     for (int64_t i = 0; i < n; i++) {
@@ -43,7 +43,8 @@ static int typed(struct ch_request *req)
         size_t len = (e ? (size_t)(e - q) : req->query.len) - 5;
         type = ch_arena_strndup(&req->arena, q + 5, len);
     }
-    int64_t n = ch_query_int(req, "n", 4096);
+    int64_t n;
+    if (ch_query_int(req, "n", 4096, 0, 1 << 24, &n) != 0) return 0;
     return ch_respond_text(req, 200, type, filler(req, (size_t)n));
 }
 
@@ -77,6 +78,18 @@ static int failing(struct ch_request *req)
     return ch_respond_text(req, 500, "application/problem+json", filler(req, 2048));
 }
 
+/* Raw routes (performance mode): answered before any middleware, so never compressed. */
+static int raw_plaintext(struct ch_buf *out, const char *date)
+{
+    return ch_raw_respond(out, 200, date, "text/plain", "Hello, World!", 13);
+}
+
+static int raw_json(struct ch_buf *out, const char *date)
+{
+    static const char body[] = "{\"message\":\"Hello, World!\"}";
+    return ch_raw_respond(out, 200, date, "application/json", body, sizeof(body) - 1);
+}
+
 int main(int argc, char **argv)
 {
     struct ch_app *app = ch_app_new();
@@ -88,6 +101,8 @@ int main(int argc, char **argv)
     ch_get(app, "/no-content", no_content);
     ch_get(app, "/not-modified", not_modified);
     ch_get(app, "/status/500", failing);
+    ch_app_raw_get(app, "/plaintext", raw_plaintext);
+    ch_app_raw_get(app, "/json", raw_json);
 
     /* Compression with other options on a group: gzip only, from 100 bytes. */
     struct ch_group *g = ch_group_new(app, "/gzip-only");

@@ -84,5 +84,120 @@ def request_timeout_gives_503_then_close():
         check(c.closed_by_peer(), "connection closed after the timeout")
 
 
+KEY = "s3cret-key-A"
+
+
+def unauthorized(r, challenge="Bearer"):
+    eq(r.status, 401)
+    eq(error_code(r), "UNAUTHORIZED")
+    eq(r.header("WWW-Authenticate"), challenge)
+    check(r.header("Allow") is None, "nothing about the routes leaks before authentication")
+
+
+@case
+def global_middleware_may_use_req_user():
+    # The framework once kept the 405 mask in req->user: a global middleware that set it
+    # turned every 404 into a 405 with a garbage Allow header.
+    with app() as s:
+        c = s.connect()
+        eq(c.request("GET", "/whoami").json()["data"], "middleware")
+        for path in ("/nope", "/g/nope", "/things/1/x"):
+            r = c.request("GET", path)
+            eq(r.status, 404, path)
+            eq(error_code(r), "NOT_FOUND")
+            check(r.header("Allow") is None, "no Allow on a 404")
+        r = c.request("DELETE", "/whoami")
+        eq(r.status, 405)
+        eq(r.header("Allow"), "GET, HEAD, OPTIONS")
+
+
+@case
+def group_middleware_runs_before_404_and_405():
+    with app() as s:
+        c = s.connect()
+        auth = {"Authorization": "Bearer " + KEY}
+        # Without a key: 401 for a route, an unknown path and a wrong method alike.
+        unauthorized(c.request("GET", "/api/items"))
+        unauthorized(c.request("GET", "/api/nothing-here"))
+        unauthorized(c.request("DELETE", "/api/items"))
+        unauthorized(c.request("GET", "/api"))
+        unauthorized(c.request("GET", "/api/"))
+        # With one, the usual answers.
+        eq(c.request("GET", "/api/items", headers=auth).json()["data"], {"limit": 20, "offset": 0})
+        r = c.request("GET", "/api/nothing-here", headers=auth)
+        eq((r.status, error_code(r)), (404, "NOT_FOUND"))
+        r = c.request("DELETE", "/api/items", headers=auth)
+        eq((r.status, error_code(r)), (405, "METHOD_NOT_ALLOWED"))
+        eq(r.header("Allow"), "GET, HEAD, POST, OPTIONS")
+        # The prefix is a path segment: /apix is not under /api.
+        r = c.request("GET", "/apix")
+        eq((r.status, error_code(r)), (404, "NOT_FOUND"))
+        # Group middleware of an unguarded group runs for its 404s too (after() included).
+        r = c.request("GET", "/g/inner/missing")
+        eq(r.status, 404)
+        eq(r.header("X-Order"), "<inner<group<global")
+        r = c.request("GET", "/g/inner/missing", headers={"X-Stop": "1"})
+        eq(r.status, 403, "the group's middleware answers first")
+        # Validation runs after the guard: an invalid body without a key is still 401.
+        unauthorized(c.request("POST", "/api/items", headers={"Content-Type": "application/json"}, body="[]"))
+        r = c.request("POST", "/api/items", headers=dict(auth, **{"Content-Type": "application/json"}), body="[]")
+        eq(r.status, 422)
+
+
+@case
+def api_key_guard_attacks():
+    with app() as s:
+        c = s.connect()
+        ok = lambda h: c.request("GET", "/api/items", headers={"Authorization": h}).status
+        eq(ok("Bearer " + KEY), 200)
+        eq(ok("Bearer other-key-B"), 200, "second key of the list")
+        eq(ok("bearer " + KEY), 200, "scheme is case-insensitive (RFC 9110)")
+        eq(ok("BEARER " + KEY), 200)
+        eq(ok("Bearer   " + KEY + "  "), 200, "spaces around the token")
+        invalid = 'Bearer error="invalid_token"'
+        # Wrong keys: a prefix, an extension, a suffix, one character, another case, the list.
+        for token in (KEY[:-1], KEY + "x", KEY[1:], "s", KEY.upper(), "other-key-B,s3cret-key-A",
+                      ",", "s3cret-key-A,"):
+            unauthorized(c.request("GET", "/api/items", headers={"Authorization": "Bearer " + token}),
+                         'Bearer error="invalid_token"')
+        # No usable credentials at all: empty, no token, other schemes, no scheme, two tokens.
+        for h in ("", "Bearer", "Bearer ", "Basic " + KEY, "Token " + KEY, KEY, "Bearer" + KEY,
+                  "Bearer " + KEY + " extra", "Bearer s3cret-key-A, other-key-B"):
+            unauthorized(c.request("GET", "/api/items", headers={"Authorization": h}))
+        unauthorized(c.request("GET", "/api/items"))
+        # The key in another header or in the query string is not accepted.
+        unauthorized(c.request("GET", "/api/items?api_key=" + KEY))
+        unauthorized(c.request("GET", "/api/items", headers={"X-API-Key": KEY}))
+        # The connection survives every refusal.
+        eq(ok("Bearer " + KEY), 200)
+
+
+@case
+def api_key_guard_from_environment():
+    with app(env={"TEST_API_KEYS": "env-key-1,env-key-2"}) as s:
+        c = s.connect()
+        eq(c.request("GET", "/env/ping", headers={"Authorization": "Bearer env-key-2"}).body, b"ok")
+        unauthorized(c.request("GET", "/env/ping", headers={"Authorization": "Bearer " + KEY}),
+                     'Bearer error="invalid_token"')
+    # Unset: everyone is refused, and the start says why.
+    with app(env={"TEST_API_KEYS": ""}) as s:
+        c = s.connect()
+        unauthorized(c.request("GET", "/env/ping", headers={"Authorization": "Bearer "}))
+        unauthorized(c.request("GET", "/env/ping", headers={"Authorization": "Bearer x"}),
+                     'Bearer error="invalid_token"')
+        check("no key in TEST_API_KEYS" in s.stderr(), "warning logged")
+
+
+@case
+def route_only_middleware():
+    with app() as s:
+        c = s.connect()
+        r = c.request("GET", "/own")
+        eq((r.status, r.header("X-Own")), (200, "1"))
+        r = c.request("GET", "/not-own")
+        eq((r.status, r.header("X-Own")), (200, None))
+        eq(c.request("GET", "/own/x").header("X-Own"), None, "not for the route's 404s")
+
+
 if __name__ == "__main__":
     run("integration/middleware")
