@@ -392,6 +392,7 @@ static void test_c(const struct resource *r, struct text *t)
     add(t,
         "/* /api/%s through Chopin's test client, on a private in-memory database (or the\n"
         " * DATABASE_URL of the environment). Written by chopin generate; yours to extend. */\n"
+        "#define _POSIX_C_SOURCE 200809L /* setenv */\n\n"
         "#include <stdio.h>\n#include <stdlib.h>\n\n#include \"app.h\"\n\n"
         "static int passed, failed;\n\n"
         "#define CHECK(cond)                                                                 \\\n"

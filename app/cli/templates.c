@@ -99,6 +99,8 @@ static const char main_c[] = "#include \"app.h\"\n"
 static const char test_c[] =
     "/* The welcome route, through Chopin's test client: the app runs in this process on a\n"
     " * free port, with a private in-memory database. */\n"
+    "#define _POSIX_C_SOURCE 200809L /* setenv */\n"
+    "\n"
     "#include <stdio.h>\n"
     "#include <stdlib.h>\n"
     "\n"
