@@ -352,12 +352,14 @@ DB_TEST(the_done_callback_gets_the_failing_query_not_the_aborted_ones)
     dbt_submit(b, &r);
     ch_db_worker_stop(x.e.db, &x.e.tw.w);
     ASSERT_EQ(r.calls, 1);
-    /* SQLite may have run it before the stop: then it is the duplicate of id 10. */
+    /* SQLite may have run it before the stop: it then succeeds, since the failed batch above
+     * rolled its insert of id 10 back. */
     if (r.err == CH_EUNAVAILABLE) {
         ASSERT_EQ(r.query, -1);
         ASSERT(r.msg[0] != '\0');
     } else {
-        ASSERT_EQ(r.err, CH_ECONFLICT);
+        ASSERT_EQ(r.err, 0);
+        ASSERT_EQ(r.query, -1);
     }
     dbt_env_close(&x.e);
 }
