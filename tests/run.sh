@@ -125,7 +125,7 @@ fi
 if want asan && build O=build/debug SAN=1 build/debug/chopin build/debug/unit-tests \
     build/debug/test-app build/debug/auth-test-app build/debug/db-tests build/debug/mw-app build/debug/brotli-decode \
     build/debug/db-test-app build/debug/examples/db_hello build/debug/testkit-tests \
-    build/debug/db-app; then
+    build/debug/db-app build/debug/examples/notes; then
     suite unit-asan ./build/debug/unit-tests
     suite db-asan ./build/debug/db-tests
     suite testkit-asan ./build/debug/testkit-tests
