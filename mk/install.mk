@@ -22,7 +22,8 @@ pc_path = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
 PC_REQUIRES     := $(filter-out libpq,$(PKGS))
 PC_LIBS_PRIVATE := $(shell pkg-config --libs libpq 2>/dev/null || echo -lpq) -lpthread -lm
 
-$(O)/chopin.pc: chopin.pc.in Makefile mk/install.mk
+# Regenerated on every install: it holds PREFIX, which may differ from the last run's.
+$(O)/chopin.pc: chopin.pc.in Makefile mk/install.mk FORCE
 	@mkdir -p $(dir $@)
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(call pc_path,$(LIBDIR))|' \
 	    -e 's|@INCLUDEDIR@|$(call pc_path,$(INCLUDEDIR))|' -e 's|@VERSION@|$(VERSION)|' \
@@ -44,3 +45,5 @@ uninstall:
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/chopin
 
 .PHONY: install uninstall
+
+FORCE:

@@ -211,18 +211,17 @@ static void raise_nofile(void)
 
 /* SIGINT or SIGTERM delivered to a thread that does not block them (the main thread waits
  * for them with sigtimedwait): noted here and picked up by the main loop. */
-static volatile sig_atomic_t stray_signal;
+/* Atomic: the test client may run several servers at once, each resetting it at start. */
+static _Atomic int stray_signal;
 
 static void on_stray_signal(int sig)
 {
-    stray_signal = sig;
+    atomic_store_explicit(&stray_signal, sig, memory_order_relaxed);
 }
 
 static int take_stray(void)
 {
-    int sig = stray_signal;
-    if (sig) stray_signal = 0;
-    return sig;
+    return atomic_exchange_explicit(&stray_signal, 0, memory_order_relaxed);
 }
 
 /* systemd's watchdog period in ms (WATCHDOG_USEC, for us when WATCHDOG_PID says so), or 0. */
@@ -282,7 +281,7 @@ int ch__server_run(struct ch__server *s)
      * signal the kernel hands to one of those must not kill the process. */
     struct sigaction sa = {.sa_handler = on_stray_signal}, old_int, old_term, old_hup;
     sigemptyset(&sa.sa_mask);
-    stray_signal = 0;
+    atomic_store_explicit(&stray_signal, 0, memory_order_relaxed);
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
     sigaction(SIGHUP, &sa, &old_hup);
