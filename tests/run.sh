@@ -87,7 +87,7 @@ lint() {
 # exit. CHOPIN_REQUIRE_PG=1 makes a missing cluster a failure instead of a skip.
 export CHOPIN_REQUIRE_PG=1
 pg_stop() { [ -n "${CHOPIN_PG_DIR:-}" ] && tests/db/pg-test-cluster.sh stop "$CHOPIN_PG_DIR" >/dev/null 2>&1; }
-if want release || want asan; then
+if want release || want asan || want cli; then
     if pg_env=$(tests/db/pg-test-cluster.sh start); then
         eval "$pg_env"
         export CHOPIN_PG_URL CHOPIN_PG_DIR CHOPIN_PG_TLS_URL
