@@ -121,6 +121,24 @@ static void plural(const char *s, char *out, size_t len)
     else snprintf(out, len, "%ss", s);
 }
 
+/* Words PostgreSQL or SQLite reserve: a column by that name would need quoting everywhere. */
+static int reserved(const char *s)
+{
+    static const char *const words[] = {
+        "all", "and", "any", "as", "asc", "between", "by", "case", "cast", "check", "column",
+        "constraint", "create", "cross", "current_date", "current_time", "current_timestamp",
+        "current_user", "default", "delete", "desc", "distinct", "do", "drop", "else", "end",
+        "except", "exists", "false", "for", "foreign", "from", "full", "grant", "group", "having",
+        "in", "index", "inner", "insert", "intersect", "into", "is", "join", "key", "left",
+        "like", "limit", "natural", "not", "null", "offset", "on", "or", "order", "outer",
+        "primary", "references", "right", "select", "session_user", "set", "table", "then", "to",
+        "true", "union", "unique", "update", "user", "using", "values", "when", "where", "with",
+    };
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+        if (!strcmp(s, words[i])) return 1;
+    return 0;
+}
+
 static int parse_field(const char *arg, struct field *f)
 {
     char buf[256];
@@ -129,8 +147,10 @@ static int parse_field(const char *arg, struct field *f)
     char *save = NULL, *part = strtok_r(buf, ":", &save);
     if (!part || !valid_ident(part))
         return cli_usage_error("generate", "field '%s': NAME:TYPE with a lower-case name", arg);
-    if (!strcmp(part, "id"))
-        return cli_usage_error("generate", "field 'id' is implicit (every table has one)");
+    if (!strcmp(part, "id") || !strcmp(part, "created_at"))
+        return cli_usage_error("generate", "field '%s' is implicit (every table has one)", part);
+    if (reserved(part))
+        return cli_usage_error("generate", "field '%s' is an SQL keyword; pick another name", part);
     snprintf(f->name, sizeof(f->name), "%s", part);
     part = strtok_r(NULL, ":", &save);
     if (!part) return cli_usage_error("generate", "field '%s' has no type (e.g. %s:string)", arg, arg);

@@ -247,6 +247,8 @@ def generate_resource_crud_on_sqlite_and_postgres():
           "the edited file is untouched")
     rc, out = chopin("generate", "resource", "thing", "x:complex", cwd=path)
     eq(rc, 2, "an unknown type")
+    rc, out = chopin("generate", "resource", "thing", "when:int", cwd=path)
+    eq(rc, 2, "an SQL keyword as a field name")
     # Builds without a warning under the project's warning flags, and its tests pass.
     _, out = sh(["make", "CFLAGS=-O2 -g -Werror"], cwd=path)
     _, out = sh(["make", "test"], cwd=path)
