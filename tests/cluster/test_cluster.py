@@ -10,6 +10,7 @@ all on loopback.
 """
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -243,15 +244,23 @@ def rolling_restart_under_load_fails_nothing():
         eq(haproxy_state(i), "UP", "instance %d back" % i)
 
 
-def teardown():
+def teardown(keep):
     try:
         cluster("down", DIR, timeout=60)
     except Exception as e:  # noqa: BLE001
         print("  teardown: %s" % e)
+    if keep:
+        print("  logs of the instances and HAProxy: %s" % DIR)
+    else:
+        shutil.rmtree(DIR, ignore_errors=True)
 
 
 if __name__ == "__main__":
+    passed = False
     try:
         run("cluster")
+    except SystemExit as e:
+        passed = e.code == 0
+        raise
     finally:
-        teardown()
+        teardown(keep=not passed)
