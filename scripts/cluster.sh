@@ -18,7 +18,9 @@
 # interval), CHOPIN_CHECK_INTER [500ms], DATABASE_URL [a throwaway cluster], JWT_SECRET [random,
 # 32 bytes, generated once per cluster]. Every instance gets the same JWT_SECRET, so an access
 # token issued by one verifies on all the others (as behind any balancer); cluster.env holds it
-# and is readable by its owner only.
+# and is readable by its owner only. AUTH_TRUST_PROXY=1: HAProxy appends the client's address
+# to X-Forwarded-For, and the auth routes' per-address rate limit must count that address, not
+# HAProxy's (the instances listen on loopback, so only HAProxy reaches them).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -98,8 +100,8 @@ is_up() { [ "$(server_state "$1")" = UP ]; }
 start_instance() { # I
     local i=$1 port=$((BASE_PORT + $1))
     env ENVIRONMENT=production SERVER_HOST=127.0.0.1 SERVER_PORT="$port" WORKERS="$WORKERS" \
-        DATABASE_URL="$DATABASE_URL" JWT_SECRET="$JWT_SECRET" DRAIN_DELAY="$DRAIN_DELAY" \
-        SHUTDOWN_TIMEOUT=10s \
+        DATABASE_URL="$DATABASE_URL" JWT_SECRET="$JWT_SECRET" AUTH_TRUST_PROXY=1 \
+        DRAIN_DELAY="$DRAIN_DELAY" SHUTDOWN_TIMEOUT=10s \
         "$CHOPIN_BIN" >>"$DIR/app$i.log" 2>&1 &
     save_var "APP${i}_PID" $!
     wait_for 20 healthy "$port" || die "instance $i did not become healthy (log: $DIR/app$i.log)"
