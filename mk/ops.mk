@@ -1,7 +1,8 @@
 # Operations (issue 12): the scale-out suite and the metrics overhead benchmark.
 #
 #   make test-cluster    3 chopin instances behind HAProxy on one PostgreSQL (tests/cluster/):
-#                        kill -9 under load, rolling restart under load; also part of `make test`
+#                        notes and auth state shared across instances, kill -9 under load,
+#                        rolling restart under load; also part of `make test`
 #   make bench-metrics   /json in standard mode with METRICS=off and on, same sitting
 #                        (bench/metrics.sh; knobs there). Not for a busy machine.
 
