@@ -375,6 +375,61 @@ def pipelined_requests_over_tls():
     sock.close()
 
 
+def response_complete(buf):
+    """Whether buf holds a whole response with a Content-Length body."""
+    end = buf.find(b"\r\n\r\n")
+    if end < 0:
+        return False
+    n = 0
+    for line in bytes(buf[:end]).split(b"\r\n")[1:]:
+        if line[:15].lower() == b"content-length:":
+            n = int(line[15:])
+    return len(buf) >= end + 4 + n
+
+
+def exchange(sock, data, stall=30):
+    """Sends data while reading the answer, from this one thread, until a whole response has
+    come; returns the bytes received. OpenSSL forbids calling SSL_write and SSL_read on one SSL
+    object from two threads at once (a sending thread beside a reading one made this test hang
+    once), so both directions are driven here on a non-blocking socket. Fails when nothing
+    moves for `stall` seconds: a stalled transfer, not a slow one."""
+    sock.setblocking(False)
+    sel = selectors.DefaultSelector()
+    sel.register(sock, selectors.EVENT_READ | selectors.EVENT_WRITE)
+    view, sent, got, last = memoryview(data), 0, bytearray(), time.time()
+    try:
+        while not response_complete(got):
+            sel.modify(sock, selectors.EVENT_READ |
+                       (selectors.EVENT_WRITE if sent < len(data) else 0))
+            sel.select(timeout=1)
+            moved = False
+            if sent < len(data):
+                try:
+                    # After a want-write, the same bytes again: OpenSSL holds their record.
+                    sent += sock.send(view[sent:sent + 65536])
+                    moved = True
+                except (ssl.SSLWantWriteError, ssl.SSLWantReadError, BlockingIOError):
+                    pass
+            while True:
+                try:
+                    chunk = sock.recv(262144)
+                except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
+                    break
+                if not chunk:
+                    raise Failure("closed after %d bytes in, %d out" % (len(got), sent))
+                got += chunk
+                moved = True
+            if moved:
+                last = time.time()
+            elif time.time() - last > stall:
+                raise Failure("nothing moved for %d s: %d of %d bytes sent, %d received"
+                              % (stall, sent, len(data), len(got)))
+    finally:
+        sel.close()
+        sock.settimeout(60)
+    return bytes(got)
+
+
 @case
 def ten_mib_each_way():
     s = main_server()
@@ -383,11 +438,10 @@ def ten_mib_each_way():
     c = conn(sock)
     head = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
     head += "Content-Length: %d\r\n\r\n" % len(body)
-    # Send from a thread while reading, so neither side's buffers must hold it all.
-    t = threading.Thread(target=lambda: sock.sendall(head.encode() + body))
-    t.start()
+    # Both directions at once, so neither side's buffers must hold it all.
+    c.buf = exchange(sock, head.encode() + body)
     r = c.read_response()
-    t.join()
+    eq(c.buf, b"", "bytes after the echo")
     eq(r.status, 200, "status")
     eq(len(r.body), len(body), "length")
     check(r.body == body, "10 MiB came back altered")
