@@ -17,7 +17,7 @@ from flib import (ASAN_BIN, TLS, LimitedServer, case, check, client_hello, eq, h
 
 LINGER0 = struct.pack("ii", 1, 0)
 THREADS = 8
-PER_THREAD = 100 if TLS else 1000
+PER_THREAD = 250 if TLS else 1000
 
 
 def pipeline(rng):
