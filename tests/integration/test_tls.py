@@ -678,6 +678,27 @@ def ktls_setting_reports_the_mode():
             check("refused kernel TLS" in err, "first session did not report user-space TLS")
 
 
+@case
+def hsts_on_https_responses_only():
+    """Terminating TLS itself implies BEHIND_TLS for the security headers (on through the
+    production defaults): HSTS on every HTTPS response, never on the plain listener beside it,
+    where RFC 6797 has browsers ignore it."""
+    with tls_server(workers=1, mode="standard") as s:
+        sock = tls_connect(s.tls_port)
+        c = conn(sock)
+        for path in ("/json", "/nowhere", "/json"):  # keep-alive: every response carries it
+            r = c.request("GET", path)
+            eq(r.header("Strict-Transport-Security"), "max-age=31536000", "HTTPS " + path)
+        sock.close()
+        for path in ("/json", "/nowhere"):
+            r = lib.get(s, path)
+            eq(r.header("X-Content-Type-Options"), "nosniff", "plain %s: headers on" % path)
+            eq(r.header("Strict-Transport-Security"), None, "plain " + path)
+    with tls_server(workers=1, mode="standard", env={"ENVIRONMENT": "development"}) as s:
+        r, _ = get(s.tls_port, "/json")
+        eq(r.header("Strict-Transport-Security"), None, "development (defaults are off)")
+
+
 # ---------------------------------------------------------------- reload
 
 def copy_cert(cert, key, dst_dir):
