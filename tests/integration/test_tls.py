@@ -314,6 +314,29 @@ def resumption_across_workers():
         eq(sorted(seen), [0, 1], "workers that resumed the session (%s)" % maxv)
 
 
+@case
+def tls13_resumption_issues_a_fresh_ticket():
+    """After a TLS 1.3 resumption the server sends a new ticket at once (clients use a ticket
+    once). It is also what answers the client's Finished: without it a client with Nagle on
+    (s_time, this one) held its request for our delayed ACK, 40 ms per resumed connection."""
+    s = main_server()
+    ctx = client_ctx(minv=ssl.TLSVersion.TLSv1_3)
+    first = tls_connect(s.tls_port, ctx=ctx)
+    worker_of(first)
+    session = first.session
+    first.close()
+    for i in range(4):
+        raw = socket.create_connection(("127.0.0.1", s.tls_port), timeout=5)  # Nagle on
+        sock = ctx.wrap_socket(raw, server_hostname="localhost", session=session)
+        try:
+            check(sock.session_reused, "resumption %d" % i)
+            worker_of(sock)
+            check(sock.session.id != session.id, "no fresh ticket after resumption %d" % i)
+            session = sock.session  # the next resumption uses the new ticket
+        finally:
+            sock.close()
+
+
 def ticket_key_name(port):
     """The first 16 bytes of a TLS 1.2 session ticket from the server, in hex."""
     path = os.path.join(TMP, "sess-%d.pem" % time.time_ns())
