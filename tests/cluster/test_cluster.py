@@ -10,6 +10,7 @@ all on loopback.
 """
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -209,8 +210,9 @@ def kill_9_under_load_fails_only_in_flight_requests():
         load.stop()
     gap = load.longest_gap(since=t_kill)
     print("  kill -9 of 1 of 3 instances under load (%d threads): %d requests ok (%d after the "
-          "kill), %d failed %s; longest gap without an answer %.0f ms; HAProxy marked it down "
-          "after %s ms" % (THREADS, load.ok, load.ok - before, load.failed, load.errors or "",
+          "kill), %d failed%s; longest gap without an answer %.0f ms; HAProxy marked it down "
+          "after %s ms" % (THREADS, load.ok, load.ok - before, load.failed,
+                          " %s" % load.errors if load.errors else "",
                           1000 * gap, "%.0f" % (1000 * down_after) if down_after else "never"))
     check(down_after is not None, "HAProxy marked the killed instance down")
     # fall 2 at fastinter (observe layer4) or inter: well within 2 intervals + scheduling slack.
@@ -243,15 +245,23 @@ def rolling_restart_under_load_fails_nothing():
         eq(haproxy_state(i), "UP", "instance %d back" % i)
 
 
-def teardown():
+def teardown(keep):
     try:
         cluster("down", DIR, timeout=60)
     except Exception as e:  # noqa: BLE001
         print("  teardown: %s" % e)
+    if keep:
+        print("  logs of the instances and HAProxy: %s" % DIR)
+    else:
+        shutil.rmtree(DIR, ignore_errors=True)
 
 
 if __name__ == "__main__":
+    passed = False
     try:
         run("cluster")
+    except SystemExit as e:
+        passed = e.code == 0
+        raise
     finally:
-        teardown()
+        teardown(keep=not passed)
