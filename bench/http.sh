@@ -129,9 +129,9 @@ start_target() {
   # ENVIRONMENT=production for both modes: development logging is not what we measure.
   # shellcheck disable=SC2206
   case $name in
-  chopin) cmd=(env ENVIRONMENT=production "${pin[@]}" "$CHOPIN_BIN" --mode performance
+  chopin) cmd=(env ENVIRONMENT=production JWT_SECRET="$JWT_SECRET" "${pin[@]}" "$CHOPIN_BIN" --mode performance
                --host 127.0.0.1 --port "$port" --workers "$workers" $CHOPIN_ARGS) ;;
-  chopin-std) cmd=(env ENVIRONMENT=production "${pin[@]}" "$CHOPIN_BIN" --mode standard
+  chopin-std) cmd=(env ENVIRONMENT=production JWT_SECRET="$JWT_SECRET" "${pin[@]}" "$CHOPIN_BIN" --mode standard
                    --host 127.0.0.1 --port "$port" --workers "$workers" $CHOPIN_ARGS) ;;
   nginx) cmd=("${pin[@]}" "$HERE/nginx.sh" "$port" "$workers" "$SCRATCH/nginx-$workers") ;;
   esac

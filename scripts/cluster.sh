@@ -20,6 +20,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 N=3
+# The instances share one signing key (a token from one is valid on all); production needs one.
+JWT_SECRET=${JWT_SECRET:-cluster-test-jwt-secret-0123456789abcdef}
 
 die() {
     echo "cluster: $*" >&2
@@ -90,7 +92,7 @@ is_up() { [ "$(server_state "$1")" = UP ]; }
 
 start_instance() { # I
     local i=$1 port=$((BASE_PORT + $1))
-    env ENVIRONMENT=production SERVER_HOST=127.0.0.1 SERVER_PORT="$port" WORKERS="$WORKERS" \
+    env ENVIRONMENT=production JWT_SECRET="$JWT_SECRET" SERVER_HOST=127.0.0.1 SERVER_PORT="$port" WORKERS="$WORKERS" \
         DATABASE_URL="$DATABASE_URL" DRAIN_DELAY="$DRAIN_DELAY" SHUTDOWN_TIMEOUT=10s \
         "$CHOPIN_BIN" >>"$DIR/app$i.log" 2>&1 &
     save_var "APP${i}_PID" $!

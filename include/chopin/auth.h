@@ -52,7 +52,17 @@
  *   AUTH_ARGON2_ITERATIONS  passes, default 2
  *   AUTH_ARGON2_PARALLELISM lanes, default 1
  *   AUTH_HASH_THREADS       hashing threads, default: CPUs, at most 4
- *   AUTH_HASH_QUEUE         hashes waiting at most before CH_EBUSY (503), default 256 */
+ *   AUTH_HASH_QUEUE         hashes waiting at most before CH_EBUSY (503), default 256
+ *   AUTH_LOCKOUT_ATTEMPTS   failed logins in a row that lock a login name, default 5 (0: off)
+ *   AUTH_LOCKOUT_SECONDS    how long the lock lasts, and how close together failures must be
+ *                           to count as "in a row", default 15m (a duration)
+ *   AUTH_RATE_LIMIT         requests per client address and window on the POST auth routes,
+ *                           default 30 (0: off)
+ *   AUTH_RATE_WINDOW        the rate limit's fixed window, default 60s
+ *   AUTH_TRUST_PROXY        0 (default): the client address is the connection's peer. N > 0:
+ *                           N proxies that append to X-Forwarded-For stand in front of the app,
+ *                           and the client is the Nth address from the right of that header
+ *                           (set it only behind such proxies: clients can send the header). */
 #ifndef CHOPIN_AUTH_H
 #define CHOPIN_AUTH_H
 
@@ -152,6 +162,11 @@ struct ch_auth_config {
     struct ch_argon2_params argon2;
     int hash_threads;
     int hash_queue;
+    uint32_t lockout_attempts; /* AUTH_LOCKOUT_ATTEMPTS; 0: no lockout */
+    uint32_t lockout_s;        /* AUTH_LOCKOUT_SECONDS */
+    uint32_t rate_limit;       /* AUTH_RATE_LIMIT requests per window and address; 0: none */
+    uint32_t rate_window_s;    /* AUTH_RATE_WINDOW */
+    uint32_t trust_proxy;      /* AUTH_TRUST_PROXY: proxies in front whose X-Forwarded-For counts */
 };
 
 /* Every field at its default (development, no secret). */
