@@ -7,7 +7,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#include "auth/internal.h"
+#include "auth/routes.h"
 #include "chopin/error.h"
 #include "chopin/log.h"
 
@@ -305,6 +305,7 @@ struct ch_auth *ch_auth_from_app(struct ch_app *app, char *err, size_t errlen)
 void ch_auth_free(struct ch_auth *a)
 {
     if (!a) return;
+    if (ch__auth_mounted == a) ch__auth_mounted = NULL; /* the routes may be mounted again */
     ch__auth_pool_free(a->pool);
     for (int i = 0; i < 2; i++) ch__auth_key_cleanup(&a->keys[i]);
     OPENSSL_cleanse(a, sizeof(*a));
