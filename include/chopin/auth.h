@@ -280,17 +280,31 @@ int ch_auth_token_verify(const struct ch_auth *auth, struct ch_str token, int64_
 /* Built-in routes                                                                          */
 
 /* Mounts the account routes under `prefix` ("/api/auth") and declares their migrations (set
- * "auth": table auth_users) and statements, so the app must use ch_app_use_database():
- *   POST prefix/signup {"email","username","password"} -> 201 {"access_token","token_type",
- *        "expires_in","user":{"id","email","username"}}; 409 when the email or the username
- *        (case-insensitive) is taken; 422 with fields (password 8-1024 bytes, username 3-32 of
- *        [A-Za-z0-9_.-], an email address)
- *   POST prefix/login {"email" or "username" (or "login"),"password"} -> 200, same shape; an
- *        unknown account and a wrong password give the same 401 after the same Argon2id work;
- *        a hash with outdated parameters is replaced on a successful login
+ * "auth", versions 1-3: tables auth_users, auth_refresh_tokens, auth_login_failures,
+ * auth_rate_limits) and statements, so the app must use ch_app_use_database():
+ *   POST prefix/signup {"email","username","password"} -> 201 {"access_token","refresh_token",
+ *        "token_type","expires_in","refresh_expires_in","user":{"id","email","username"}};
+ *        409 when the email or the username (case-insensitive) is taken; 422 with fields
+ *        (password 8-1024 bytes, username 3-32 of [A-Za-z0-9_.-], an email address)
+ *   POST prefix/login {"email" or "username" (or "login"),"password"} -> 200, same shape, a new
+ *        session; an unknown account and a wrong password give the same 401 after the same
+ *        Argon2id work; a hash with outdated parameters is replaced on a successful login
+ *   POST prefix/refresh {"refresh_token"} -> 200, same shape: the presented token is used up
+ *        and the next one of its session ("family") is issued. A used token presented again
+ *        revokes the whole family (its newest token included). Concurrent refreshes of one
+ *        token: exactly one wins, the others count as a reuse. Unknown, expired, used, revoked
+ *        or malformed: 401; a missing or non-string refresh_token: 422
+ *   POST prefix/logout {"refresh_token"} -> 204 after revoking the token's family; also 204
+ *        for an unknown token (idempotent, and no oracle for which tokens exist)
  *   GET  prefix/me (bearer token) -> {"id","email","username","roles"}
- * Roles are the comma-separated auth_users.roles column. Once per process; 0 or a CH_E* code.
- * Not yet: refresh tokens, logout, lockout and rate limiting (issue 10 point 3). */
+ * Refresh tokens are 32 random bytes in base64url, stored only as their SHA-256, valid for
+ * JWT_REFRESH_EXPIRY. Brute force: AUTH_LOCKOUT_ATTEMPTS failed logins in a row lock the login
+ * name (as typed, lowercased: unknown names lock the same way, so the lock reveals no account)
+ * for AUTH_LOCKOUT_SECONDS, and each client address may POST AUTH_RATE_LIMIT times per
+ * AUTH_RATE_WINDOW to these routes (me is not limited); both answer 429 TOO_MANY_REQUESTS with
+ * Retry-After, and keep their counts in the database so they hold across workers and instances.
+ * Roles are the comma-separated auth_users.roles column. Once per process (again after
+ * ch_auth_free()); 0 or a CH_E* code. */
 int ch_auth_mount(struct ch_app *app, struct ch_auth *auth, const char *prefix);
 
 /* ---------------------------------------------------------------------------------------- */
