@@ -25,6 +25,9 @@
 # Writes RESULTS_DIR/http-DATE-TIME.{md,tsv,png} and prints the table. Exits
 # non-zero if any run had errors, a server died or a response check failed;
 # the report is still written, with the problem marked.
+#
+# wrk only: the bombardier rows issue 12 asks for cannot be run on this machine (Debian's
+# `bombardier` is a game; the HTTP tool's Go module cannot be fetched). bench/README.md says more.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)

@@ -15,13 +15,14 @@
 #
 # Knobs: CHOPIN_BIN [build/chopin], BASE_PORT [a free range: LB on BASE_PORT, instances on
 # BASE_PORT+1..3], WORKERS [2], DRAIN_DELAY [3s] (must exceed HAProxy's fall x inter plus an
-# interval), CHOPIN_CHECK_INTER [500ms], DATABASE_URL [a throwaway cluster].
+# interval), CHOPIN_CHECK_INTER [500ms], DATABASE_URL [a throwaway cluster], JWT_SECRET [random,
+# 32 bytes, generated once per cluster]. Every instance gets the same JWT_SECRET, so an access
+# token issued by one verifies on all the others (as behind any balancer); cluster.env holds it
+# and is readable by its owner only.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 N=3
-# The instances share one signing key (a token from one is valid on all); production needs one.
-JWT_SECRET=${JWT_SECRET:-cluster-test-jwt-secret-0123456789abcdef}
 
 die() {
     echo "cluster: $*" >&2
@@ -54,10 +55,14 @@ load_env() {
     . "$DIR/cluster.env"
 }
 
-save_var() { # name value: replaces or appends NAME=value in cluster.env
+save_var() { # name value: replaces or appends NAME=value in cluster.env (owner-only: it
+    # holds JWT_SECRET)
     local f=$DIR/cluster.env
-    grep -v "^$1=" "$f" >"$f.tmp" || true
-    printf '%s=%q\n' "$1" "$2" >>"$f.tmp"
+    (
+        umask 077
+        grep -v "^$1=" "$f" >"$f.tmp" || true
+        printf '%s=%q\n' "$1" "$2" >>"$f.tmp"
+    )
     mv "$f.tmp" "$f"
 }
 
@@ -92,8 +97,9 @@ is_up() { [ "$(server_state "$1")" = UP ]; }
 
 start_instance() { # I
     local i=$1 port=$((BASE_PORT + $1))
-    env ENVIRONMENT=production JWT_SECRET="$JWT_SECRET" SERVER_HOST=127.0.0.1 SERVER_PORT="$port" WORKERS="$WORKERS" \
-        DATABASE_URL="$DATABASE_URL" DRAIN_DELAY="$DRAIN_DELAY" SHUTDOWN_TIMEOUT=10s \
+    env ENVIRONMENT=production SERVER_HOST=127.0.0.1 SERVER_PORT="$port" WORKERS="$WORKERS" \
+        DATABASE_URL="$DATABASE_URL" JWT_SECRET="$JWT_SECRET" DRAIN_DELAY="$DRAIN_DELAY" \
+        SHUTDOWN_TIMEOUT=10s \
         "$CHOPIN_BIN" >>"$DIR/app$i.log" 2>&1 &
     save_var "APP${i}_PID" $!
     wait_for 20 healthy "$port" || die "instance $i did not become healthy (log: $DIR/app$i.log)"
@@ -125,6 +131,8 @@ cmd_up() {
     save_var WORKERS "$WORKERS"
     save_var DRAIN_DELAY "$DRAIN_DELAY"
     save_var CHOPIN_CHECK_INTER "$CHOPIN_CHECK_INTER"
+    # 32 random bytes as 64 hex digits: printable, and above the 32-byte minimum in production.
+    save_var JWT_SECRET "${JWT_SECRET:-$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')}"
     if [ -z "${DATABASE_URL:-}" ]; then
         local pg_env
         pg_env=$("$ROOT/tests/db/pg-test-cluster.sh" start) || die "cannot start PostgreSQL"

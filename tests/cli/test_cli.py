@@ -86,7 +86,10 @@ def usage_errors_exit_2_and_help_exits_0():
     for args in (["bogus"], ["new"], ["new", "x", "--db", "mysql"], ["new", "a", "b"],
                  ["new", "1bad"], ["db"], ["db", "frobnicate"], ["db", "rollback", "abc"],
                  ["db", "rollback", "0"], ["db", "new"], ["run", "extra"], ["routes", "x"],
-                 ["generate"], ["help", "nope"]):
+                 ["generate"], ["help", "nope"],
+                 ["generate", "resource", "post", "title:string", "--bogus"],
+                 ["generate", "resource", "post", "owner_id:int", "--auth"],
+                 ["generate", "resource", "--auth"]):
         rc, out = chopin(*args)
         eq(rc, 2, "exit status of chopin %s" % " ".join(args))
         eq(len(out.strip().splitlines()), 1, "one-line error for chopin %s: %r" % (args, out))
@@ -97,6 +100,8 @@ def usage_errors_exit_2_and_help_exits_0():
     rc, out = chopin("--help")
     eq(rc, 0, "chopin --help")
     check("generate" in out and "--port" in out, "top help lists commands and server flags")
+    _, out = chopin("generate", "--help")
+    check("--auth" in out, "generate --help documents --auth")
 
 
 @case
@@ -173,11 +178,13 @@ def run_rebuilds_on_change_and_survives_a_broken_build():
     check(socket.socket().connect_ex(("127.0.0.1", port)) != 0, "the app stopped with chopin run")
 
 
-def http(port, method, path, body=None):
+def http(port, method, path, body=None, token=None):
     data = json.dumps(body).encode() if body is not None else None
+    headers = {"Content-Type": "application/json"} if data else {}
+    if token:
+        headers["Authorization"] = "Bearer " + token
     req = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path), data=data,
-                                 method=method,
-                                 headers={"Content-Type": "application/json"} if data else {})
+                                 method=method, headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=5) as r:
             raw = r.read()
@@ -229,6 +236,15 @@ def exercise_posts(path, database_url):
         eq(rc, 0, "clean exit; stderr:\n" + err[-2000:])
 
 
+def pg_schema_url(pg, name):
+    """A schema of its own on the test cluster, so that its migrations meet no other test's."""
+    schema = "%s_%d" % (name, os.getpid())
+    sh(["psql", "-q", pg, "-c", "DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s"
+        % (schema, schema)])
+    sep = "&" if "?" in pg else "?"
+    return schema, pg + sep + "options=-csearch_path%3D" + schema
+
+
 @case
 def generate_resource_crud_on_sqlite_and_postgres():
     path = new_project("blog")
@@ -264,13 +280,111 @@ def generate_resource_crud_on_sqlite_and_postgres():
     _, out = sh(["chopin", "db", "migrate"], cwd=path, env=env)
     pg = os.environ.get("CHOPIN_PG_URL")
     if pg:
-        # A schema of its own, so that its "app" migrations meet no other test's.
-        schema = "cli_blog_%d" % os.getpid()
-        sh(["psql", "-q", pg, "-c", "DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s"
-            % (schema, schema)])
-        sep = "&" if "?" in pg else "?"
+        schema, url = pg_schema_url(pg, "cli_blog")
         try:
-            exercise_posts(path, pg + sep + "options=-csearch_path%3D" + schema)
+            exercise_posts(path, url)
+        finally:
+            sh(["psql", "-q", pg, "-c", "DROP SCHEMA IF EXISTS %s CASCADE" % schema],
+               check_rc=False)
+    elif os.environ.get("CHOPIN_REQUIRE_PG") == "1":
+        raise Failure("CHOPIN_PG_URL is not set")
+
+
+def exercise_owned_posts(path, database_url):
+    """Starts the app generated with --auth and checks over HTTP that posts need a token and
+    belong to the user who created them."""
+    port = free_port()
+    env = dict(ENV, SERVER_PORT=str(port), WORKERS="2", DATABASE_URL=database_url)
+    proc = subprocess.Popen([os.path.join(path, "build", "vault")], cwd=path, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_for(lambda: http(port, "GET", "/api/posts")[0] == 401, 20,
+                 "the app answers 401 on posts without a token")
+        post = {"title": "hello", "body": "b", "published": True}
+        eq(http(port, "POST", "/api/posts", post)[0], 401, "create without a token")
+        eq(http(port, "GET", "/api/posts", token="not.a.token")[0], 401, "a bad token")
+        tag = str(time.time()).replace(".", "")[-12:]
+        users = {}
+        for who in ("ada", "bob"):
+            st, body = http(port, "POST", "/api/auth/signup",
+                            {"email": "%s%s@example.org" % (who, tag), "username": who + tag,
+                             "password": "correct horse battery"})
+            eq(st, 201, "signup of %s: %r" % (who, body))
+            users[who] = (body["data"]["access_token"], body["data"]["user"]["id"])
+        ada, bob = users["ada"][0], users["bob"][0]
+        st, body = http(port, "POST", "/api/posts", post, token=ada)
+        eq(st, 201, "create with a token: %r" % body)
+        eq(body["data"]["owner_id"], users["ada"][1], "the row belongs to its creator")
+        pid = body["data"]["id"]
+        st, body = http(port, "GET", "/api/posts/%d" % pid, token=ada)
+        eq((st, body["data"]["title"]), (200, "hello"), "the owner reads it")
+        st, body = http(port, "GET", "/api/posts", token=ada)
+        eq([p["id"] for p in body["data"]], [pid], "the owner's list")
+        # Another user: 404 everywhere, as for a row that does not exist, and an empty list.
+        eq(http(port, "GET", "/api/posts/%d" % pid, token=bob)[0], 404, "another user's get")
+        eq(http(port, "PUT", "/api/posts/%d" % pid, {"title": "x", "body": "y",
+                                                      "published": False}, token=bob)[0],
+           404, "another user's replace")
+        eq(http(port, "PATCH", "/api/posts/%d" % pid, {"title": "x"}, token=bob)[0], 404,
+           "another user's patch")
+        eq(http(port, "DELETE", "/api/posts/%d" % pid, token=bob)[0], 404,
+           "another user's delete")
+        st, body = http(port, "GET", "/api/posts", token=bob)
+        eq((st, body["data"]), (200, []), "another user's list excludes it")
+        st, body = http(port, "GET", "/api/posts/%d" % pid, token=ada)
+        eq((st, body["data"]["title"], body["data"]["published"]), (200, "hello", True),
+           "untouched by the other user")
+        st, body = http(port, "PATCH", "/api/posts/%d" % pid, {"published": False}, token=ada)
+        eq((st, body["data"]["published"]), (200, False), "the owner's patch")
+        eq(http(port, "DELETE", "/api/posts/%d" % pid, token=ada)[0], 204, "the owner's delete")
+        eq(http(port, "GET", "/api/posts/%d" % pid, token=ada)[0], 404, "deleted")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(15)
+        err = proc.stderr.read().decode("utf-8", "replace")
+        eq(rc, 0, "clean exit; stderr:\n" + err[-2000:])
+
+
+@case
+def generate_auth_resource_on_sqlite_and_postgres():
+    path = new_project("vault")
+    rc, out = chopin("generate", "resource", "post", "title:string", "body:text",
+                     "published:bool", "--auth", cwd=path)
+    eq(rc, 0, "generate --auth: " + out)
+    for f in ("src/posts.c", "src/auth.c", "src/auth.h", "tests/test_posts.c"):
+        check(os.path.exists(os.path.join(path, f)), "generate --auth wrote " + f)
+    check("\nJWT_SECRET=" in open(os.path.join(path, ".env.example")).read(),
+          ".env.example names JWT_SECRET")
+    sql = open(os.path.join(path, "migrations", "0001_create_posts.postgres.sql")).read()
+    check("owner_id bigint NOT NULL REFERENCES auth_users (id)" in sql, sql)
+    # A second --auth resource reuses the wiring; regenerating one is refused, untouched.
+    rc, out = chopin("generate", "resource", "note", "body:text", "--auth", cwd=path)
+    eq(rc, 0, "a second --auth resource: " + out)
+    check("src/auth.c" not in out, "auth is wired once: " + out)
+    app_c = open(os.path.join(path, "src", "app.c")).read()
+    eq(app_c.count("auth_mount(app)"), 1, "auth_mount once in src/app.c")
+    with open(os.path.join(path, "src", "auth.c"), "a") as f:
+        f.write("/* edited by hand */\n")
+    rc, out = chopin("generate", "resource", "post", "title:string", "--auth", cwd=path)
+    eq(rc, 1, "generating over an existing resource is refused")
+    check(open(os.path.join(path, "src", "auth.c")).read().endswith("/* edited by hand */\n"),
+          "the edited file is untouched")
+    _, out = sh(["make", "CFLAGS=-O2 -g -Werror"], cwd=path)
+    _, out = sh(["make", "test"], cwd=path)
+    check("test_posts" in out and out.count(" passed, 0 failed") >= 3, out[-2000:])
+    # Production refuses to start without a signing key.
+    env = dict(ENV, ENVIRONMENT="production", DATABASE_URL="sqlite::memory:")
+    env.pop("JWT_SECRET", None)
+    p = subprocess.run([os.path.join(path, "build", "vault")], cwd=path, env=env,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+    eq(p.returncode, 2, "production without JWT_SECRET")
+    check(b"JWT_SECRET" in p.stderr, "says why: %r" % p.stderr)
+    exercise_owned_posts(path, "sqlite://" + os.path.join(path, "vault.db"))
+    pg = os.environ.get("CHOPIN_PG_URL")
+    if pg:
+        schema, url = pg_schema_url(pg, "cli_vault")
+        try:
+            exercise_owned_posts(path, url)
         finally:
             sh(["psql", "-q", pg, "-c", "DROP SCHEMA IF EXISTS %s CASCADE" % schema],
                check_rc=False)

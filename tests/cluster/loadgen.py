@@ -105,5 +105,6 @@ class Load:
         return max(gaps) if gaps else float("inf")
 
     def summary(self):
-        return "%d ok, %d failed %s, longest gap %.0f ms" % (
-            self.ok, self.failed, self.errors or "", 1000 * self.longest_gap())
+        return "%d ok, %d failed%s, longest gap %.0f ms" % (
+            self.ok, self.failed, " %s" % self.errors if self.errors else "",
+            1000 * self.longest_gap())
