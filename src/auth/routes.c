@@ -315,6 +315,10 @@ static void login_verified(struct ch_request *req, int result, int needs_rehash,
 {
     struct ch__auth_flow *f = arg;
     if (result != 1 || !f->found) {
+        if (ch_auth_config(ch__auth_mounted)->lockout_attempts == 0) {
+            refuse_login(req);
+            return;
+        }
         /* Counted for the login name whether or not it names an account (see limits.c). */
         struct ch_db_batch *b = ch_db_batch_new(ch_request_db(req), &req->arena);
         if (!b || ch__auth_lock_fail(f, b) != 0) {
