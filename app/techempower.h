@@ -15,4 +15,18 @@ int techempower_register(struct ch_app *app, char *err, size_t errlen);
  * integer or below 1 gives 1; above 500 gives 500. */
 int techempower_clamp(struct ch_request *req, const char *key);
 
+/* The schema and seed data (techempower_schema.c): migrations of set "techempower", creating
+ * world (10,000 rows) and fortune (the 12 TechEmpower rows). */
+extern const struct ch_migration techempower_migrations[];
+extern const size_t techempower_migration_count;
+
+/* The statements, by index: world_by_id ($1 = id), fortunes, world_update ($1 = ids, $2 = new
+ * numbers: int arrays on PostgreSQL, JSON arrays on SQLite, hence its own SQLite text) and
+ * world_all. */
+enum { TE_WORLD_BY_ID, TE_FORTUNES, TE_WORLD_UPDATE, TE_WORLD_ALL, TE_STATEMENTS };
+struct techempower_sql {
+    const char *name, *sql, *sql_sqlite; /* sql_sqlite NULL: `sql` serves both drivers */
+};
+extern const struct techempower_sql techempower_statements[TE_STATEMENTS];
+
 #endif

@@ -7,7 +7,7 @@ bench:
 	$(MAKE) all
 	BENCH_BUILD="$(strip $(if $(PERF),PERF=$(PERF)) $(if $(NATIVE),NATIVE=$(NATIVE)))" \
 	    CHOPIN_BIN="$${CHOPIN_BIN:-$(O)/chopin}" bench/http.sh
-	@# HTTPS rows (bench/https.sh, ~4 minutes): SKIP_HTTPS=1 leaves them out.
+	@# HTTPS rows (bench/https.sh, ~5 minutes): SKIP_HTTPS=1 leaves them out.
 	@if [ "$${SKIP_HTTPS:-0}" != 1 ]; then CHOPIN_BIN="$${CHOPIN_BIN:-$(O)/chopin}" bench/https.sh; fi
 
 .PHONY: bench

@@ -4,14 +4,17 @@
 #   make db-test-asan   the same under ASan+UBSan; leaks count as failures
 #   make db-bench       build/db-bench: the driver alone against pgbench (tests/db/bench.sh)
 DB_TEST_SRC := $(filter-out tests/db/bench.c,$(wildcard tests/db/*.c))
-DB_TEST_OBJ := $(DB_TEST_SRC:%.c=$(O)/obj/%.o) $(O)/obj/tests/unit/harness.o
+# The fixture is the chopin binary's TechEmpower schema (app/techempower_schema.c).
+DB_TEST_OBJ := $(DB_TEST_SRC:%.c=$(O)/obj/%.o) $(O)/obj/tests/unit/harness.o \
+               $(O)/obj/app/techempower_schema.o
 
-$(O)/obj/tests/db/%.o: CPPFLAGS += -Itests/unit -Itests/db
+$(O)/obj/tests/db/%.o: CPPFLAGS += -Itests/unit -Itests/db -Iapp
 
 $(O)/db-tests: $(DB_TEST_OBJ) $(O)/libchopin.a
 	$(CC) $(CFLAGS) $(LDOPT) -o $@ $(DB_TEST_OBJ) $(O)/libchopin.a $(LDLIBS)
 
-$(O)/db-bench: $(O)/obj/tests/db/bench.o $(O)/obj/tests/db/fixture.o $(O)/libchopin.a
+$(O)/db-bench: $(O)/obj/tests/db/bench.o $(O)/obj/tests/db/fixture.o \
+                $(O)/obj/app/techempower_schema.o $(O)/libchopin.a
 	$(CC) $(CFLAGS) $(LDOPT) -o $@ $(filter %.o,$^) $(O)/libchopin.a $(LDLIBS)
 
 db-test: $(O)/db-tests

@@ -1,5 +1,6 @@
 # Load and fault tests (tests/faults/): slowloris, slow bodies and readers, descriptor floods,
-# 10,000 idle connections, resets under ASan, and a soak (SOAK_SECONDS, default 60).
+# 10,000 idle connections, resets under ASan, and a soak (SOAK_SECONDS, default 60); then
+# resets, slow clients and floods again over HTTPS (CHOPIN_TEST_TLS=1).
 # `make test` runs them too (SKIP_FAULTS=1 skips them there).
 #
 #   make test-faults

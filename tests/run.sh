@@ -12,7 +12,8 @@
 #   asan     the same under ASan+UBSan
 #   fuzz     every fuzz corpus and regression input through every driver (ASan+UBSan)
 #   tsan     unit tests and the multi-worker suite under ThreadSanitizer
-#   faults   load and fault tests (tests/faults/, a few minutes; also `make test-faults`);
+#   faults   load and fault tests (tests/faults/, a few minutes; also `make test-faults`),
+#            then resets, slow clients and floods again over HTTPS;
 #            SKIP_FAULTS=1 leaves them out of a full run
 #   cluster  3 instances behind HAProxy on one PostgreSQL (tests/cluster/, about a minute;
 #            also `make test-cluster`); SKIP_CLUSTER=1 leaves it out of a full run
@@ -163,6 +164,13 @@ if want faults && [ "${SKIP_FAULTS:-0}" != 1 ] && build all &&
     for t in tests/faults/test_*.py; do
         suite "faults-$(basename "$t" .py)" env CHOPIN_BIN="$PWD/build/chopin" \
             CHOPIN_ASAN_BIN="$PWD/build/debug/chopin" python3 "$t"
+    done
+    # Again over HTTPS (flib's CHOPIN_TEST_TLS mode): resets under ASan (mid-handshake too),
+    # slow clients, and the descriptor flood. The soak and the 10,000-idle case stay plain.
+    for t in resets slow flood; do
+        suite "faults-test_$t-tls" env CHOPIN_BIN="$PWD/build/chopin" \
+            CHOPIN_ASAN_BIN="$PWD/build/debug/chopin" CHOPIN_TEST_TLS=1 \
+            python3 "tests/faults/test_$t.py"
     done
 fi
 

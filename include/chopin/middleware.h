@@ -74,9 +74,11 @@ struct ch_middleware ch_mw_compress(const struct ch_compress_options *opts); /* 
  *                                               on JSON responses only (application/json and
  *                                               application/...+json): an API answer is never
  *                                               a document to render (json_csp; "" leaves it out)
- *   Strict-Transport-Security: max-age=31536000 only when the app says it is reached over
- *                                               HTTPS: BEHIND_TLS=true, or hsts > 0 (always);
- *                                               hsts < 0 never sends it.
+ *   Strict-Transport-Security: max-age=31536000 only on responses that reach the client over
+ *                                               HTTPS: those of the server's own HTTPS
+ *                                               listener (TLS_CERT), or all of them when
+ *                                               BEHIND_TLS=true; hsts > 0 sends it always,
+ *                                               hsts < 0 never.
  * A value with control characters is refused (the default is used instead).
  * ch_app_use_defaults() registers this with the defaults, active only when
  * ENVIRONMENT=production; register your own to send them in development too or to change
@@ -85,7 +87,7 @@ struct ch_security_options {
     const char *frame_options;   /* NULL: "DENY" */
     const char *referrer_policy; /* NULL: "no-referrer" */
     const char *json_csp;        /* NULL: "default-src 'none'; frame-ancestors 'none'" */
-    int hsts;                    /* 0: when BEHIND_TLS; 1: always; -1: never */
+    int hsts;                    /* 0: over HTTPS (see above); 1: always; -1: never */
     unsigned long hsts_max_age;  /* seconds; 0: one year */
     int hsts_include_subdomains;
 };

@@ -45,7 +45,8 @@ static void log_failure(struct ch__conn *c, const char *what, int err)
     ERR_clear_error();
 }
 
-/* Once per process, how the first established session's records are handled. */
+/* Once per process, what OpenSSL did with the first established session's records under
+ * TLS_KTLS=on: handed to kernel TLS, or kept in user space because the kernel refused. */
 static void report_ktls(SSL *ssl)
 {
     static _Atomic int reported;
@@ -57,9 +58,9 @@ static void report_ktls(SSL *ssl)
                rx ? "kernel" : "user space");
     else
         ch_log(CH_LOG_WARN,
-               "tls: the kernel refused kernel TLS for the first session (%s): "
-               "records are encrypted in user space",
-               SSL_get_cipher_name(ssl));
+               "tls: the kernel refused kernel TLS for the first session (%s, %s): records are "
+               "encrypted in user space (fallback)",
+               SSL_get_version(ssl), SSL_get_cipher_name(ssl));
 }
 
 static void on_tls_event(struct ch__io *io, uint32_t events)

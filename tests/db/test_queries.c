@@ -43,7 +43,7 @@ DB_TEST(restart_applies_nothing_twice)
                              "SELECT min(id), max(id) FROM world");
     int notes = dbt_env_stmt(&e, "recorded",
                              "SELECT count(*), count(DISTINCT version) FROM chopin_migrations "
-                             "WHERE set_name = 'fixture'",
+                             "WHERE set_name = 'techempower'",
                              NULL);
     dbt_env_start(&e);
     struct dbt_call f = {0}, c = {0}, r = {0}, n = {0}, w = {0};

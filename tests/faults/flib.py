@@ -4,11 +4,16 @@ from /proc, a latency probe in its own process, and percentiles.
 Everything talks to 127.0.0.1 only, and every loop is bounded in time.
 CHOPIN_BIN is the release binary (default build/chopin), CHOPIN_ASAN_BIN the ASan+UBSan one
 (default build/debug/chopin).
+
+CHOPIN_TEST_TLS=1 runs the suites over HTTPS, as it does for the integration suites (lib.py):
+every server listens with TLS only on its `port`, and the clients here (connect(), wrap(), the
+probe) speak TLS. Cases that mean nothing over TLS are registered with @plain_case and left out.
 """
 import multiprocessing
 import os
 import resource
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -23,6 +28,48 @@ ROOT = lib.ROOT
 BIN = os.environ.get("CHOPIN_BIN", os.path.join(ROOT, "build", "chopin"))
 ASAN_BIN = os.environ.get("CHOPIN_ASAN_BIN", os.path.join(ROOT, "build", "debug", "chopin"))
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+TLS = lib.TLS
+# What a non-blocking socket raises when it cannot move data now, plain or TLS.
+WOULD_BLOCK = (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
+
+_tls_ctx = None
+
+
+def plain_case(fn):
+    """A case registered only without CHOPIN_TEST_TLS: the reason is beside each use."""
+    return fn if TLS else case(fn)
+
+
+def wrap(sock, handshake=True):
+    """Over TLS, sock (connected) in a client TLS session for the development certificate;
+    handshake=False leaves the handshake to the first read, write or do_handshake(). Plain:
+    sock itself."""
+    global _tls_ctx
+    if not TLS:
+        return sock
+    if _tls_ctx is None:
+        _tls_ctx = lib.tls_client_context()
+    return _tls_ctx.wrap_socket(sock, server_hostname="localhost",
+                                do_handshake_on_connect=handshake)
+
+
+def connect(port, timeout=5):
+    """A blocking client connection to the server under test (TLS in TLS mode)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return wrap(sock)
+
+
+def client_hello():
+    """The bytes a TLS client sends first (its ClientHello), made without a socket."""
+    ctx = lib.tls_client_context()
+    bio_in, bio_out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(bio_in, bio_out, server_hostname="localhost")
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return bio_out.read()
 
 
 def raise_own_nofile():
@@ -121,8 +168,7 @@ def _probe(port, duration, paths, fresh_every, out):
             if sock is None or (fresh_every and i % fresh_every == 0):
                 if sock:
                     sock.close()
-                sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                sock = connect(port)
                 buf = b""
             sock.sendall(http_get(path))
             status, _, buf = read_one(sock, buf)

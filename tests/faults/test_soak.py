@@ -11,7 +11,7 @@ import selectors
 import socket
 import time
 
-from flib import ASAN_BIN, LimitedServer, case, check, eq, run
+from flib import ASAN_BIN, LimitedServer, check, eq, plain_case, run
 
 SOAK_SECONDS = float(os.environ.get("SOAK_SECONDS", "60"))
 DEFAULT_PATHS = "/plaintext,/json,/api/notes?limit=5,/api/notes/1,/db,/queries?queries=5"
@@ -126,13 +126,15 @@ def soak(s, seconds, label):
     check(growth <= max(4096, warm[0] * 0.05), "RSS grew %d KiB after warm-up" % growth)
 
 
-@case
+# The soak is plain HTTP only: under CHOPIN_TEST_TLS=1 it registers no case (its clients speak
+# plain HTTP; over TLS the resets, slow-client and flood suites run instead).
+@plain_case
 def soak_standard_mode_asan():
     with LimitedServer(binary=ASAN_BIN, mode="standard", workers=2) as s:
         soak(s, SOAK_SECONDS, "standard")
 
 
-@case
+@plain_case
 def soak_performance_mode_asan():
     with LimitedServer(binary=ASAN_BIN, mode="performance", workers=2) as s:
         soak(s, max(10.0, SOAK_SECONDS / 3), "performance")

@@ -6,6 +6,7 @@
 
 #include "chopin/middleware.h"
 #include "chopin/respond.h"
+#include "core/conn.h"
 #include "framework/app.h"
 
 enum { HSTS_DEFAULT_MAX_AGE = 31536000 }; /* one year */
@@ -14,7 +15,7 @@ struct security {
     struct ch_str frame_options, referrer_policy, json_csp; /* empty: not sent */
     struct ch_str hsts;                                      /* the HSTS value */
     char hsts_store[96];
-    int hsts_mode;        /* 1: always, 0: when BEHIND_TLS, -1: never */
+    int hsts_mode;        /* 1: always, 0: over HTTPS (ours or BEHIND_TLS), -1: never */
     int production_only;  /* ch_app_use_defaults()'s instance */
     char store[];         /* the strings above */
 };
@@ -75,6 +76,14 @@ static int push(struct ch_request *req, struct ch_str name, struct ch_str value)
     return 0;
 }
 
+/* Whether the request came through a TLS session this server terminated itself. Connections
+ * answered by TLS_HTTP=redirect also carry TLS state, but never reach the application. */
+static int over_our_tls(const struct ch_request *req)
+{
+    const struct ch__conn *c = req->_conn;
+    return c->tls != NULL;
+}
+
 static void after(struct ch_request *req, void *arg)
 {
     const struct security *s = arg;
@@ -83,7 +92,10 @@ static void after(struct ch_request *req, void *arg)
     struct ch_str values[NHEADERS] = {CH_STR("nosniff"), s->frame_options, s->referrer_policy,
                                       {NULL, 0}, {NULL, 0}};
     if (is_json(req->res.content_type)) values[CSP] = s->json_csp;
-    if (s->hsts_mode > 0 || (s->hsts_mode == 0 && cfg->behind_tls)) values[HSTS] = s->hsts;
+    /* HSTS only where the client reached us over HTTPS: RFC 6797 has browsers ignore it on
+     * plain HTTP, so the plain listener beside HTTPS does not send it. */
+    if (s->hsts_mode > 0 || (s->hsts_mode == 0 && (cfg->behind_tls || over_our_tls(req))))
+        values[HSTS] = s->hsts;
     /* One pass over the response's headers: a value already set (by the handler or by a
      * middleware whose after() ran first) wins. */
     for (size_t i = 0; i < req->res.num_headers; i++) {
