@@ -1,4 +1,5 @@
-/* The chopin binary: the framework with its example endpoints and the TechEmpower tests. */
+/* The chopin binary: the framework with its example endpoints, the built-in account routes
+ * (/api/auth) and the TechEmpower tests. */
 #include <stdio.h>
 
 #include <chopin/chopin.h>
@@ -21,21 +22,36 @@ int main(int argc, char **argv)
     }
     struct ch_app *app = ch_app_new();
     if (!app) return 1;
+    if (ch_auth_declare_settings(app) != 0) { /* --help lists JWT_* and AUTH_* */
+        ch_app_free(app);
+        return 1;
+    }
     rc = ch_app_configure(app, argc, argv);
     if (rc != 0) {
         ch_app_free(app);
         return rc == 1 ? 0 : rc;
     }
+    /* The account routes, mounted as an app would mount them. Production refuses to start
+     * without a JWT_SECRET of at least 32 bytes. */
+    char err[512];
+    struct ch_auth *auth = ch_auth_from_app(app, err, sizeof(err));
+    if (!auth) {
+        fprintf(stderr, "chopin: %s\n", err);
+        ch_app_free(app);
+        return 2;
+    }
 
     /* DATABASE_URL, DB_POOL_SIZE and WORKERS; ch_app_serve opens it, applies the migrations
      * and checks the statements before serving, so a bad URL, an unreachable server or a
      * broken statement stops the start with a clear message. */
-    char err[512];
     ch_app_use_database(app, NULL);
     ch_app_use_defaults(app);
     basic_register(app);
     notes_register(app);
-    if (ch_app_metrics(app, NULL) != 0) { /* METRICS, METRICS_PORT, METRICS_TOKEN */
+    if (ch_auth_mount(app, auth, "/api/auth") != 0) {
+        fprintf(stderr, "chopin: cannot mount the auth routes\n");
+        rc = 1;
+    } else if (ch_app_metrics(app, NULL) != 0) { /* METRICS, METRICS_PORT, METRICS_TOKEN */
         fprintf(stderr, "chopin: cannot mount the metrics endpoint\n");
         rc = 1;
     } else if (techempower_register(app, err, sizeof(err)) != 0 ||
@@ -48,5 +64,6 @@ int main(int argc, char **argv)
         rc = ch_app_serve(app);
     }
     ch_app_free(app);
+    ch_auth_free(auth);
     return rc;
 }

@@ -5,10 +5,12 @@ Usage:
   bench/check.py PORT           /plaintext and /json, single and pipelined
   bench/check.py --json PORT    /json only (chopin's standard mode)
   bench/check.py --notes PORT   create a note, then read it back
+  bench/check.py --auth PORT    sign the bench account up (or in), then GET /api/auth/me
 
 Exit status: 0 all good, 1 a check failed, 3 (--notes only) the notes API
 answers 404, i.e. it does not exist yet. With --notes, the created note's id
-is printed alone on the last line of stdout, for the load test to request.
+is printed alone on the last line of stdout, for the load test to request; with
+--auth, an access token (exit status 3 when the auth routes answer 404).
 
 The checks follow TechEmpower's rules for the two tests: status 200, the
 exact body, the right Content-Type, Server and Date headers, and 16 requests
@@ -180,15 +182,48 @@ def check_notes(port):
     return 0
 
 
+# The account of the auth tests; the login body in bench/http.sh must match.
+BENCH_ACCOUNT = {"email": "bench@example.org", "username": "bench", "password": "bench-password-1"}
+
+
+def check_auth(port):
+    body = json.dumps(BENCH_ACCOUNT).encode()
+    with connect(port) as sock:
+        sock.sendall(request("POST", "/api/auth/signup", body, "application/json"))
+        got = Reader(sock).response()
+    if got.status == 404:
+        print("skip POST /api/auth/signup: 404, no auth routes")
+        return 3
+    if got.status == 409:  # signed up by an earlier layout on the same database
+        body = json.dumps({"login": "bench", "password": BENCH_ACCOUNT["password"]}).encode()
+        with connect(port) as sock:
+            sock.sendall(request("POST", "/api/auth/login", body, "application/json"))
+            got = Reader(sock).response()
+    if got.status not in (200, 201):
+        raise Failure(f"signup/login: status {got.status}: {got.body[:200]!r}")
+    token = json.loads(got.body)["data"]["access_token"]
+    with connect(port) as sock:
+        sock.sendall(request("GET", "/api/auth/me").replace(
+            b"\r\n\r\n", f"\r\nAuthorization: Bearer {token}\r\n\r\n".encode(), 1))
+        me = Reader(sock).response()
+    if me.status != 200:
+        raise Failure(f"GET /api/auth/me: status {me.status}: {me.body[:200]!r}")
+    print(f"ok   signed in as bench; GET /api/auth/me -> 200, {len(me.body)} bytes")
+    print(token)
+    return 0
+
+
 def main(argv):
     flag = argv[1] if len(argv) == 3 else None
-    if len(argv) not in (2, 3) or flag not in (None, "--json", "--notes") or not argv[-1].isdigit():
+    if len(argv) not in (2, 3) or flag not in (None, "--json", "--notes", "--auth") or not argv[-1].isdigit():
         print(__doc__.split("\n\n")[1], file=sys.stderr)
         return 2
     port = int(argv[-1])
     try:
         if flag == "--notes":
             return check_notes(port)
+        if flag == "--auth":
+            return check_auth(port)
         if flag == "--json":
             check_single(port, ["/json"])
             return 0

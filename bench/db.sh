@@ -52,7 +52,7 @@ URL=$CHOPIN_PG_URL
 log "PostgreSQL at ${URL%%@*}@...; chopin: $MODE mode, $WORKERS workers x $DB_POOL connections"
 
 start_server SRV "$SCRATCH/chopin.log" env SERVER_MODE="$MODE" SERVER_PORT="$PORT" \
-  WORKERS="$WORKERS" DB_POOL_SIZE="$DB_POOL" ENVIRONMENT=production DATABASE_URL="$URL" \
+  WORKERS="$WORKERS" DB_POOL_SIZE="$DB_POOL" ENVIRONMENT=production JWT_SECRET="$JWT_SECRET" DATABASE_URL="$URL" \
   "$CHOPIN_BIN"
 wait_listening "$PORT" "$SRV" 30 || { cat "$SCRATCH/chopin.log" >&2; die "chopin did not start"; }
 curl -sf "http://127.0.0.1:$PORT/db" >/dev/null || die "GET /db failed"

@@ -15,7 +15,11 @@
 #   LAYOUTS ["pinned all"]
 #       pinned: server (1 worker) under taskset -c 0, wrk -t1 under taskset -c 1
 #       all:    server with ALL_WORKERS [nproc] workers and wrk -t ALL_WORKERS, unpinned
-#   TESTS ["plaintext-pipe plaintext json notes"]
+#   TESTS ["plaintext-pipe plaintext json notes auth-me login"]
+#       auth-me: GET /api/auth/me with a valid bearer token (signature check + one row), to
+#                compare with notes (GET /api/notes/:id, one row of similar size, no auth)
+#       login:   POST /api/auth/login with the right password (Argon2id at its default cost),
+#                LOGIN_CONNS [16] connections; both on the standard-mode server
 #   CHOPIN_BIN [build/chopin]  CHOPIN_ARGS [] extra arguments for it
 #   SKIP_NGINX=1      chopin alone          SKIP_STANDARD=1  no standard-mode server
 #   SKIP_IDLE=1       no idle-connection memory test (bench/idle.sh, own knobs)
@@ -41,7 +45,10 @@ if [ "${QUICK:-0}" = 1 ]; then
 fi
 PORT=${PORT:-18080} RUNS=${RUNS:-3} DURATION=${DURATION:-10} WARMUP=${WARMUP:-3}
 CONNS=${CONNS:-256} DEPTH=${DEPTH:-16} TIMEOUT=${TIMEOUT:-8}
-LAYOUTS=${LAYOUTS:-"pinned all"} TESTS=${TESTS:-"plaintext-pipe plaintext json notes"}
+LAYOUTS=${LAYOUTS:-"pinned all"} TESTS=${TESTS:-"plaintext-pipe plaintext json notes auth-me login"}
+LOGIN_CONNS=${LOGIN_CONNS:-16}
+# The account the auth tests sign in as (created on the standard-mode server's database).
+BENCH_LOGIN='{"login":"bench","password":"bench-password-1"}'
 ALL_WORKERS=${ALL_WORKERS:-$(nproc)} SERVER_CPU=${SERVER_CPU:-0} CLIENT_CPU=${CLIENT_CPU:-1}
 CHOPIN_BIN=${CHOPIN_BIN:-build/chopin} CHOPIN_ARGS=${CHOPIN_ARGS:-}
 SKIP_NGINX=${SKIP_NGINX:-0} SKIP_STANDARD=${SKIP_STANDARD:-0} SKIP_IDLE=${SKIP_IDLE:-0}
@@ -54,18 +61,18 @@ CORES=$(getconf _NPROCESSORS_ONLN)  # the machine's, unlike nproc under taskset
 ACCEPT_TEXT='text/plain,text/html;q=0.9,application/xhtml+xml;q=0.9,application/xml;q=0.8,*/*;q=0.7'
 ACCEPT_JSON='application/json,text/html;q=0.9,application/xhtml+xml;q=0.9,application/xml;q=0.8,*/*;q=0.7'
 
-declare -A PID=() PORT_OF=() NOTE_ID=()
+declare -A PID=() PORT_OF=() NOTE_ID=() AUTH_TOKEN=()
 FAILED=0  # set on anything that makes the numbers untrustworthy
 
 check_knobs() {
   local n
-  for n in PORT RUNS DURATION WARMUP CONNS DEPTH TIMEOUT ALL_WORKERS; do
+  for n in PORT RUNS DURATION WARMUP CONNS DEPTH TIMEOUT ALL_WORKERS LOGIN_CONNS; do
     [[ ${!n} =~ ^[0-9]+$ ]] || die "$n must be a whole number, not '${!n}'"
   done
   if [ "$RUNS" -lt 1 ] || [ "$DURATION" -lt 1 ]; then die "RUNS and DURATION must be at least 1"; fi
   for n in $LAYOUTS; do case $n in pinned | all) ;; *) die "unknown layout '$n'" ;; esac; done
   for n in $TESTS; do
-    case $n in plaintext-pipe | plaintext | json | notes) ;; *) die "unknown test '$n'" ;; esac
+    case $n in plaintext-pipe | plaintext | json | notes | auth-me | login) ;; *) die "unknown test '$n'" ;; esac
   done
   case $CHOPIN_BIN in /*) ;; *) CHOPIN_BIN=$ROOT/$CHOPIN_BIN ;; esac
   [ -x "$CHOPIN_BIN" ] || die "$CHOPIN_BIN is not an executable (CHOPIN_BIN=bench/stand-in.sh for a dry run)"
@@ -132,9 +139,12 @@ start_target() {
   # ENVIRONMENT=production for both modes: development logging is not what we measure.
   # shellcheck disable=SC2206
   case $name in
-  chopin) cmd=(env ENVIRONMENT=production "${pin[@]}" "$CHOPIN_BIN" --mode performance
+  chopin) cmd=(env ENVIRONMENT=production JWT_SECRET="$JWT_SECRET" "${pin[@]}" "$CHOPIN_BIN" --mode performance
                --host 127.0.0.1 --port "$port" --workers "$workers" $CHOPIN_ARGS) ;;
-  chopin-std) cmd=(env ENVIRONMENT=production "${pin[@]}" "$CHOPIN_BIN" --mode standard
+  # Standard mode also serves the auth tests: access tokens that outlive the run, and no
+  # per-address rate limit (every login of the load comes from 127.0.0.1).
+  chopin-std) cmd=(env ENVIRONMENT=production JWT_SECRET="$JWT_SECRET" JWT_EXPIRY=24h AUTH_RATE_LIMIT=0
+                   "${pin[@]}" "$CHOPIN_BIN" --mode standard
                    --host 127.0.0.1 --port "$port" --workers "$workers" $CHOPIN_ARGS) ;;
   nginx) cmd=("${pin[@]}" "$HERE/nginx.sh" "$port" "$workers" "$SCRATCH/nginx-$workers") ;;
   esac
@@ -187,6 +197,22 @@ create_note() {
   esac
 }
 
+# The auth tests need an account and its access token; sets AUTH_TOKEN[layout] or explains why
+# not (the servers of a layout share the database file, so the account may exist already).
+create_account() {
+  local layout=$1 out=$SCRATCH/logs/auth-$1.txt rc=0
+  "$HERE/check.py" --auth "${PORT_OF[chopin-std]}" >"$out" 2>&1 || rc=$?
+  case $rc in
+  0) AUTH_TOKEN[$layout]=$(tail -n 1 "$out"); log "signed in for the auth tests" ;;
+  3) log "auth routes not there (404); auth tests skipped"
+     note "notes: auth tests skipped in layout $layout, POST /api/auth/login answered 404" ;;
+  *) cat "$out" >&2
+     shout "the auth routes failed their check; auth tests skipped"
+     note "FAILED: auth check in layout $layout: $(grep FAIL "$out" | head -1)"
+     FAILED=1 ;;
+  esac
+}
+
 # Which running servers take part in a test. The standard-mode server joins
 # /json so its ratio to performance mode comes from interleaved runs.
 targets_for() {
@@ -195,6 +221,7 @@ targets_for() {
   plaintext-pipe | plaintext) set -- chopin nginx ;;
   json) set -- chopin nginx chopin-std ;;
   notes) [ -n "${NOTE_ID[$layout]:-}" ] || return 0; set -- chopin-std ;;
+  auth-me | login) [ -n "${AUTH_TOKEN[$layout]:-}" ] || return 0; set -- chopin-std ;;
   esac
   for t in "$@"; do [ -n "${PID[$t]:-}" ] && out+=("$t"); done
   echo "${out[*]}"
@@ -203,16 +230,19 @@ targets_for() {
 # Fill WRK_CMD for test $1 against port $2 for $3 seconds in layout $4.
 wrk_cmd() {
   local test=$1 port=$2 secs=$3 layout=$4 path accept=$ACCEPT_JSON script=latency.lua
-  local args=("conns=$CONNS") prefix=() threads=$ALL_WORKERS
+  local args=("conns=$CONNS") prefix=() threads=$ALL_WORKERS conns=$CONNS extra=()
   case $test in
   plaintext-pipe) path=/plaintext accept=$ACCEPT_TEXT script=pipeline.lua args+=("depth=$DEPTH") ;;
   plaintext) path=/plaintext accept=$ACCEPT_TEXT ;;
   json) path=/json ;;
   notes) path=/api/notes/${NOTE_ID[$layout]} ;;
+  auth-me) path=/api/auth/me extra=(-H "Authorization: Bearer ${AUTH_TOKEN[$layout]}") ;;
+  login) path=/api/auth/login script=post.lua conns=$LOGIN_CONNS
+         args=("conns=$LOGIN_CONNS" "body=$BENCH_LOGIN") extra=(-H "Content-Type: application/json") ;;
   esac
   [ "$layout" = pinned ] && prefix=(taskset -c "$CLIENT_CPU") threads=1
-  WRK_CMD=("${prefix[@]}" wrk "-t$threads" "-c$CONNS" "-d${secs}s" --timeout "${TIMEOUT}s" --latency
-    -H "Host: localhost" -H "Accept: $accept" -H "Connection: keep-alive"
+  WRK_CMD=("${prefix[@]}" wrk "-t$threads" "-c$conns" "-d${secs}s" --timeout "${TIMEOUT}s" --latency
+    -H "Host: localhost" -H "Accept: $accept" -H "Connection: keep-alive" "${extra[@]}"
     -s "$HERE/wrk/$script" "http://127.0.0.1:$port$path" -- "${args[@]}")
 }
 
@@ -334,6 +364,9 @@ run_layout() {
   [ "$SKIP_STANDARD" = 1 ] || start_target chopin-std "$workers" "$pinned"
   for name in "${!PID[@]}"; do check_target "$name" || true; done
   if [[ " $TESTS " == *" notes "* && -n ${PID[chopin-std]:-} ]]; then create_note "$layout"; fi
+  if [[ " $TESTS " == *" auth-me "* || " $TESTS " == *" login "* ]] && [ -n "${PID[chopin-std]:-}" ]; then
+    create_account "$layout"
+  fi
   for name in "${!PID[@]}"; do log "$name rss at start: $(tree_rss_kib "${PID[$name]}") KiB"; done
   for test in $TESTS; do run_test "$layout" "$test"; done
   stop_all

@@ -106,7 +106,7 @@ start() {
   local name=$1 port=$2 dir
   case $name in
   chopin)
-    start_server "PID[$name]" "$SCRATCH/$name.log" env ENVIRONMENT=production \
+    start_server "PID[$name]" "$SCRATCH/$name.log" env ENVIRONMENT=production JWT_SECRET="$JWT_SECRET" \
       TLS_CERT="$CERT" TLS_KEY="$KEY" TLS_PORT="$port" TLS_HTTP=off TLS_KTLS="$TLS_KTLS" \
       SERVER_PORT=$((port + 10)) "$CHOPIN_BIN" --mode performance --workers "$WORKERS" ;;
   nginx)

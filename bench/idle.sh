@@ -59,7 +59,7 @@ start() {
   # shellcheck disable=SC2206
   case $name in
   chopin)
-    cmd=(env ENVIRONMENT=production)
+    cmd=(env ENVIRONMENT=production JWT_SECRET="$JWT_SECRET")
     [ "$IDLE_CLOSE" = 1 ] && cmd+=("IDLE_TIMEOUT=$IDLE_TIMEOUT")
     cmd+=("$CHOPIN_BIN" --mode performance --host 127.0.0.1 --port "$port"
           --workers "$IDLE_WORKERS" $CHOPIN_ARGS) ;;

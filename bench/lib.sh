@@ -5,6 +5,9 @@
 log() { printf 'bench: %s\n' "$*" >&2; }
 die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
 
+# The chopin binary mounts the auth routes, whose signing key production requires.
+JWT_SECRET=${JWT_SECRET:-bench-only-jwt-secret-0123456789abcdef}
+
 # A loud banner, for results that must not be trusted (errors, crashed server).
 shout() {
   printf '\nbench: !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n' >&2

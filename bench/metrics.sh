@@ -10,6 +10,8 @@
 # Knobs: PORT [18280], RUNS, DURATION, CONNS, THREADS [2], WORKERS, CHOPIN_BIN [build/chopin],
 # PATH_UNDER_TEST [/json]. Exits non-zero if wrk reports errors or a server fails to start.
 set -euo pipefail
+# The chopin binary mounts the auth routes, whose signing key production requires.
+JWT_SECRET=${JWT_SECRET:-bench-only-jwt-secret-0123456789abcdef}
 cd "$(dirname "$0")/.."
 if [ "${QUICK:-0}" = 1 ]; then : "${RUNS:=2}" "${DURATION:=3}"; fi
 PORT=${PORT:-18280} RUNS=${RUNS:-5} DURATION=${DURATION:-10} CONNS=${CONNS:-256}
@@ -26,7 +28,7 @@ HZ=$(getconf CLK_TCK)
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
 one_run() { # metrics (off|on) -> prints "requests/s cpu-seconds-per-million-requests"
-    env ENVIRONMENT=production SERVER_MODE=standard SERVER_PORT="$PORT" WORKERS="$WORKERS" \
+    env ENVIRONMENT=production JWT_SECRET="$JWT_SECRET" SERVER_MODE=standard SERVER_PORT="$PORT" WORKERS="$WORKERS" \
         DATABASE_URL=sqlite::memory: METRICS="$1" "$CHOPIN_BIN" 2>"$SCRATCH/server.log" &
     PID=$!
     for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT$P" >/dev/null && break; sleep 0.05; done

@@ -15,13 +15,15 @@ import statistics
 import sys
 from collections import defaultdict
 
-TEST_ORDER = ["plaintext-pipe", "plaintext", "json", "notes"]
+TEST_ORDER = ["plaintext-pipe", "plaintext", "json", "notes", "auth-me", "login"]
 LAYOUT_ORDER = ["pinned", "all"]
 TEST_TITLE = {
     "plaintext-pipe": "/plaintext, pipelined",
     "plaintext": "/plaintext",
     "json": "/json",
     "notes": "/api/notes/:id",
+    "auth-me": "/api/auth/me (bearer)",
+    "login": "POST /api/auth/login",
 }
 
 
@@ -133,8 +135,14 @@ def standard_table(cells):
     ]
     for test, layout in keys:
         s = cells[(test, layout, "chopin-std")]
-        # Only /json has a performance-mode twin measured in the same runs.
-        p = cells.get((test, layout, "chopin")) if test == "json" else None
+        # Only /json has a performance-mode twin measured in the same runs; /api/auth/me is
+        # compared with its unauthenticated twin, /api/notes/:id (one row of similar size).
+        if test == "json":
+            p = cells.get((test, layout, "chopin"))
+        elif test == "auth-me":
+            p = cells.get(("notes", layout, "chopin-std"))
+        else:
+            p = None
         out.append(
             f"| {TEST_TITLE[test]} | {layout} | {num(s.req_s)} | {num(get(p, 'req_s'))} "
             f"| {num(ratio(s.req_s, get(p, 'req_s')), 2)} | {num(s.p99, 2)} "
@@ -235,7 +243,8 @@ def main():
     p()
     if std:
         p("chopin `--mode standard` with `ENVIRONMENT=production`, measured in the same runs "
-          "as the /json row above.")
+          "as the /json row above. For /api/auth/me the twin columns hold /api/notes/:id "
+          "(no authentication, one row of similar size) instead of performance mode.")
         p()
         for line in std:
             p(line)

@@ -52,7 +52,17 @@
  *   AUTH_ARGON2_ITERATIONS  passes, default 2
  *   AUTH_ARGON2_PARALLELISM lanes, default 1
  *   AUTH_HASH_THREADS       hashing threads, default: CPUs, at most 4
- *   AUTH_HASH_QUEUE         hashes waiting at most before CH_EBUSY (503), default 256 */
+ *   AUTH_HASH_QUEUE         hashes waiting at most before CH_EBUSY (503), default 256
+ *   AUTH_LOCKOUT_ATTEMPTS   failed logins in a row that lock a login name, default 5 (0: off)
+ *   AUTH_LOCKOUT_SECONDS    how long the lock lasts, and how close together failures must be
+ *                           to count as "in a row", default 15m (a duration)
+ *   AUTH_RATE_LIMIT         requests per client address and window on the POST auth routes,
+ *                           default 30 (0: off)
+ *   AUTH_RATE_WINDOW        the rate limit's fixed window, default 60s
+ *   AUTH_TRUST_PROXY        0 (default): the client address is the connection's peer. N > 0:
+ *                           N proxies that append to X-Forwarded-For stand in front of the app,
+ *                           and the client is the Nth address from the right of that header
+ *                           (set it only behind such proxies: clients can send the header). */
 #ifndef CHOPIN_AUTH_H
 #define CHOPIN_AUTH_H
 
@@ -152,6 +162,11 @@ struct ch_auth_config {
     struct ch_argon2_params argon2;
     int hash_threads;
     int hash_queue;
+    uint32_t lockout_attempts; /* AUTH_LOCKOUT_ATTEMPTS; 0: no lockout */
+    uint32_t lockout_s;        /* AUTH_LOCKOUT_SECONDS */
+    uint32_t rate_limit;       /* AUTH_RATE_LIMIT requests per window and address; 0: none */
+    uint32_t rate_window_s;    /* AUTH_RATE_WINDOW */
+    uint32_t trust_proxy;      /* AUTH_TRUST_PROXY: proxies in front whose X-Forwarded-For counts */
 };
 
 /* Every field at its default (development, no secret). */
@@ -265,17 +280,31 @@ int ch_auth_token_verify(const struct ch_auth *auth, struct ch_str token, int64_
 /* Built-in routes                                                                          */
 
 /* Mounts the account routes under `prefix` ("/api/auth") and declares their migrations (set
- * "auth": table auth_users) and statements, so the app must use ch_app_use_database():
- *   POST prefix/signup {"email","username","password"} -> 201 {"access_token","token_type",
- *        "expires_in","user":{"id","email","username"}}; 409 when the email or the username
- *        (case-insensitive) is taken; 422 with fields (password 8-1024 bytes, username 3-32 of
- *        [A-Za-z0-9_.-], an email address)
- *   POST prefix/login {"email" or "username" (or "login"),"password"} -> 200, same shape; an
- *        unknown account and a wrong password give the same 401 after the same Argon2id work;
- *        a hash with outdated parameters is replaced on a successful login
+ * "auth", versions 1-3: tables auth_users, auth_refresh_tokens, auth_login_failures,
+ * auth_rate_limits) and statements, so the app must use ch_app_use_database():
+ *   POST prefix/signup {"email","username","password"} -> 201 {"access_token","refresh_token",
+ *        "token_type","expires_in","refresh_expires_in","user":{"id","email","username"}};
+ *        409 when the email or the username (case-insensitive) is taken; 422 with fields
+ *        (password 8-1024 bytes, username 3-32 of [A-Za-z0-9_.-], an email address)
+ *   POST prefix/login {"email" or "username" (or "login"),"password"} -> 200, same shape, a new
+ *        session; an unknown account and a wrong password give the same 401 after the same
+ *        Argon2id work; a hash with outdated parameters is replaced on a successful login
+ *   POST prefix/refresh {"refresh_token"} -> 200, same shape: the presented token is used up
+ *        and the next one of its session ("family") is issued. A used token presented again
+ *        revokes the whole family (its newest token included). Concurrent refreshes of one
+ *        token: exactly one wins, the others count as a reuse. Unknown, expired, used, revoked
+ *        or malformed: 401; a missing or non-string refresh_token: 422
+ *   POST prefix/logout {"refresh_token"} -> 204 after revoking the token's family; also 204
+ *        for an unknown token (idempotent, and no oracle for which tokens exist)
  *   GET  prefix/me (bearer token) -> {"id","email","username","roles"}
- * Roles are the comma-separated auth_users.roles column. Once per process; 0 or a CH_E* code.
- * Not yet: refresh tokens, logout, lockout and rate limiting (issue 10 point 3). */
+ * Refresh tokens are 32 random bytes in base64url, stored only as their SHA-256, valid for
+ * JWT_REFRESH_EXPIRY. Brute force: AUTH_LOCKOUT_ATTEMPTS failed logins in a row lock the login
+ * name (as typed, lowercased: unknown names lock the same way, so the lock reveals no account)
+ * for AUTH_LOCKOUT_SECONDS, and each client address may POST AUTH_RATE_LIMIT times per
+ * AUTH_RATE_WINDOW to these routes (me is not limited); both answer 429 TOO_MANY_REQUESTS with
+ * Retry-After, and keep their counts in the database so they hold across workers and instances.
+ * Roles are the comma-separated auth_users.roles column. Once per process (again after
+ * ch_auth_free()); 0 or a CH_E* code. */
 int ch_auth_mount(struct ch_app *app, struct ch_auth *auth, const char *prefix);
 
 /* ---------------------------------------------------------------------------------------- */

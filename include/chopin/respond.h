@@ -30,6 +30,7 @@ enum ch_error_kind {
     CH_ERR_INTERNAL,               /* 500 INTERNAL_ERROR */
     CH_ERR_DATABASE,               /* 500 DATABASE_ERROR */
     CH_ERR_SERVICE_UNAVAILABLE,    /* 503 SERVICE_UNAVAILABLE */
+    CH_ERR_TOO_MANY_REQUESTS,      /* 429 TOO_MANY_REQUESTS (send Retry-After with it) */
     CH_ERR_KIND_COUNT
 };
 

@@ -75,6 +75,21 @@ int ch_test_request_n(struct ch_test *t, const char *method, const char *path,
  * NULL stops sending it. 0 or CH_ENOMEM. */
 int ch_test_bearer(struct ch_test *t, const char *token);
 
+/* Signs a user up through the built-in account routes (ch_auth_mount() at "/api/auth": POST
+ * /api/auth/signup with the three strings, JSON-escaped) and, on 201, sends the new access token
+ * with every later request, as ch_test_bearer() does. `res` may be NULL; otherwise it receives
+ * the response (ch_test_json_at(res->json, "data.refresh_token"), "data.user.id"...). Returns
+ * the status (201; 409 when the email or username is taken, 422, 429...), CH_EINVAL when a 201
+ * carried no access token, or a negative CH_E* code as ch_test_request(). */
+int ch_test_signup(struct ch_test *t, const char *email, const char *username,
+                   const char *password, struct ch_test_response *res);
+
+/* The same through POST /api/auth/login {"login","password"} (an email or a username): 200 on
+ * success, after which the access token is sent with every later request; 401 for a wrong
+ * password or an unknown account. */
+int ch_test_login(struct ch_test *t, const char *login, const char *password,
+                  struct ch_test_response *res);
+
 /* The first response header named `name` (case-insensitive); {NULL, 0} when absent. */
 struct ch_str ch_test_header(const struct ch_test_response *res, const char *name);
 

@@ -7,7 +7,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#include "auth/internal.h"
+#include "auth/routes.h"
 #include "chopin/error.h"
 #include "chopin/log.h"
 
@@ -25,6 +25,10 @@ void ch_auth_config_defaults(struct ch_auth_config *c)
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     c->hash_threads = cpus < 1 ? 1 : cpus > 4 ? 4 : (int)cpus;
     c->hash_queue = 256;
+    c->lockout_attempts = 5;
+    c->lockout_s = 15 * 60;
+    c->rate_limit = 30;
+    c->rate_window_s = 60;
 }
 
 int ch__auth_parse_duration(const char *s, uint32_t *out)
@@ -114,7 +118,9 @@ int ch_auth_config_load(struct ch_auth_config *c, int production, char *err, siz
         int nonzero;
     } durs[] = {{"JWT_EXPIRY", &c->jwt_expiry_s, 1},
                 {"JWT_REFRESH_EXPIRY", &c->jwt_refresh_expiry_s, 1},
-                {"JWT_LEEWAY", &c->jwt_leeway_s, 0}};
+                {"JWT_LEEWAY", &c->jwt_leeway_s, 0},
+                {"AUTH_LOCKOUT_SECONDS", &c->lockout_s, 1},
+                {"AUTH_RATE_WINDOW", &c->rate_window_s, 1}};
     for (size_t i = 0; i < sizeof(durs) / sizeof(durs[0]); i++) {
         if (!(v = getenv(durs[i].name)) || !*v) continue;
         uint32_t d;
@@ -161,6 +167,22 @@ int ch_auth_config_load(struct ch_auth_config *c, int production, char *err, siz
         if (parse_uint(v, 1 << 20, &n) != 0 || n < 1)
             return fail(err, errlen, "AUTH_HASH_QUEUE", "expected 1..1048576");
         c->hash_queue = (int)n;
+    }
+    struct {
+        const char *name;
+        uint32_t *out;
+        unsigned long long max;
+    } counts[] = {{"AUTH_LOCKOUT_ATTEMPTS", &c->lockout_attempts, 1000000},
+                  {"AUTH_RATE_LIMIT", &c->rate_limit, 1000000000},
+                  {"AUTH_TRUST_PROXY", &c->trust_proxy, 16}};
+    for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+        if (!(v = getenv(counts[i].name)) || !*v) continue;
+        if (parse_uint(v, counts[i].max, &n) != 0) {
+            char why[64];
+            snprintf(why, sizeof(why), "expected 0..%llu", counts[i].max);
+            return fail(err, errlen, counts[i].name, why);
+        }
+        *counts[i].out = (uint32_t)n;
     }
     return 0;
 }
@@ -259,6 +281,11 @@ int ch_auth_declare_settings(struct ch_app *app)
         {"AUTH_ARGON2_PARALLELISM", "1", "Argon2id lanes"},
         {"AUTH_HASH_THREADS", NULL, "password hashing threads (default: CPUs, at most 4)"},
         {"AUTH_HASH_QUEUE", "256", "hashes waiting at most before 503"},
+        {"AUTH_LOCKOUT_ATTEMPTS", "5", "failed logins in a row that lock a login name (0: off)"},
+        {"AUTH_LOCKOUT_SECONDS", "15m", "lock duration, and the span of failures in a row"},
+        {"AUTH_RATE_LIMIT", "30", "auth POSTs per client address and window (0: off)"},
+        {"AUTH_RATE_WINDOW", "60s", "the rate limit's window"},
+        {"AUTH_TRUST_PROXY", "0", "proxies in front whose X-Forwarded-For names the client"},
     };
     for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
         int rc = ch_app_setting(app, s[i][0], s[i][1], s[i][2]);
@@ -278,6 +305,7 @@ struct ch_auth *ch_auth_from_app(struct ch_app *app, char *err, size_t errlen)
 void ch_auth_free(struct ch_auth *a)
 {
     if (!a) return;
+    if (ch__auth_mounted == a) ch__auth_mounted = NULL; /* the routes may be mounted again */
     ch__auth_pool_free(a->pool);
     for (int i = 0; i < 2; i++) ch__auth_key_cleanup(&a->keys[i]);
     OPENSSL_cleanse(a, sizeof(*a));

@@ -115,21 +115,26 @@ static int role_broken(struct ch_request *req, void *arg)
 
 struct ch_middleware ch_auth_required(struct ch_auth *auth)
 {
-    return (struct ch_middleware){.name = "auth", .before = required_before, .arg = auth};
+    return (struct ch_middleware){.name = "auth", .security = "bearer", .before = required_before, .arg = auth};
 }
 
 struct ch_middleware ch_auth_optional(struct ch_auth *auth)
 {
-    return (struct ch_middleware){.name = "auth-optional", .before = optional_before, .arg = auth};
+    return (struct ch_middleware){.name = "auth-optional",
+                                  .security = "bearer",
+                                  .before = optional_before,
+                                  .arg = auth};
 }
 
 struct ch_middleware ch_auth_role(struct ch_auth *auth, const char *role)
 {
     size_t n = strlen(role);
     struct role_guard *g = malloc(sizeof(*g) + n + 1);
-    if (!g) return (struct ch_middleware){.name = "auth-role", .before = role_broken};
+    if (!g)
+        return (struct ch_middleware){
+            .name = "auth-role", .security = "bearer", .before = role_broken};
     g->auth = auth;
     memcpy(g->role, role, n + 1);
     return (struct ch_middleware){
-        .name = "auth-role", .before = role_before, .arg = g, .cleanup = free};
+        .name = "auth-role", .security = "bearer", .before = role_before, .arg = g, .cleanup = free};
 }

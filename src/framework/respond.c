@@ -24,6 +24,7 @@ static const struct {
     [CH_ERR_INTERNAL] = {500, "INTERNAL_ERROR", "Internal server error"},
     [CH_ERR_DATABASE] = {500, "DATABASE_ERROR", "Database error"},
     [CH_ERR_SERVICE_UNAVAILABLE] = {503, "SERVICE_UNAVAILABLE", "Service unavailable"},
+    [CH_ERR_TOO_MANY_REQUESTS] = {429, "TOO_MANY_REQUESTS", "Too many requests"},
 };
 
 int ch_error_status(enum ch_error_kind kind)

@@ -420,6 +420,52 @@ int ch_test_request(struct ch_test *t, const char *method, const char *path,
     return ch_test_request_n(t, method, path, headers, body, body ? strlen(body) : 0, res);
 }
 
+/* POSTs {"email"?, "username"?/"login"?, "password"} to an auth route and, on `ok`, takes
+ * the access token as the bearer of later requests. */
+static int auth_request(struct ch_test *t, const char *path, const char *const *keys,
+                        const char *const *values, size_t n, int ok, struct ch_test_response *res)
+{
+    struct ch_test_response local;
+    if (!res) res = &local;
+    struct ch_buf body;
+    ch_buf_init(&body);
+    struct ch_json_writer w;
+    ch_json_writer_init(&w, &body);
+    ch_json_object_begin(&w);
+    for (size_t i = 0; i < n; i++) {
+        ch_json_key(&w, keys[i]);
+        ch_json_string(&w, values[i] ? values[i] : "");
+    }
+    ch_json_object_end(&w);
+    int rc = ch_json_writer_finish(&w);
+    if (!rc) rc = ch_buf_putc(&body, '\0');
+    int status = rc ? rc : ch_test_request(t, "POST", path, NULL, body.ptr, res);
+    ch_buf_cleanup(&body);
+    if (status != ok) return status;
+    struct ch_str tok = ch_json_value_str(ch_test_json_at(res->json, "data.access_token"));
+    char *copy = tok.ptr ? strndup(tok.ptr, tok.len) : NULL;
+    if (!copy) return tok.ptr ? CH_ENOMEM : CH_EINVAL;
+    rc = ch_test_bearer(t, copy);
+    free(copy);
+    return rc ? rc : status;
+}
+
+int ch_test_signup(struct ch_test *t, const char *email, const char *username,
+                   const char *password, struct ch_test_response *res)
+{
+    const char *keys[] = {"email", "username", "password"};
+    const char *values[] = {email, username, password};
+    return auth_request(t, "/api/auth/signup", keys, values, 3, 201, res);
+}
+
+int ch_test_login(struct ch_test *t, const char *login, const char *password,
+                  struct ch_test_response *res)
+{
+    const char *keys[] = {"login", "password"};
+    const char *values[] = {login, password};
+    return auth_request(t, "/api/auth/login", keys, values, 2, 200, res);
+}
+
 struct ch_str ch_test_header(const struct ch_test_response *res, const char *name)
 {
     size_t n = strlen(name);

@@ -6,8 +6,10 @@
 #include "dbtest.h"
 #include "techempower.h"
 
-_Static_assert(DBT_WORLD_BY_ID == TE_WORLD_BY_ID && DBT_FORTUNES == TE_FORTUNES &&
-                   DBT_WORLD_UPDATE == TE_WORLD_UPDATE,
+/* Two anonymous enums: compared as ints, or gcc's -Wenum-compare fails the -Werror build. */
+_Static_assert((int)DBT_WORLD_BY_ID == (int)TE_WORLD_BY_ID &&
+                   (int)DBT_FORTUNES == (int)TE_FORTUNES &&
+                   (int)DBT_WORLD_UPDATE == (int)TE_WORLD_UPDATE,
                "the fixture's statement ids are the binary's");
 
 int dbt_fixture(struct ch_db *db, char *err, size_t errlen)

@@ -60,6 +60,8 @@ class Server:
         e = {k: v for k, v in os.environ.items() if not k.startswith(("SERVER_", "DATABASE"))}
         e.update({"SERVER_MODE": mode, "SERVER_PORT": str(self.port), "WORKERS": str(workers),
                   "ENVIRONMENT": "production",
+                  # Production requires a signing key for the auth routes the binary mounts.
+                  "JWT_SECRET": "integration-tests-secret-0123456789abcdef",
                   # A private database per server, so tests never touch ./chopin.db.
                   "DATABASE_URL": "sqlite::memory:"})
         self.tls = TLS

@@ -301,7 +301,7 @@ def help_lists_the_auth_settings():
 
 @case
 def development_makes_a_random_key_with_a_warning():
-    with Server(binary=AUTH_APP, env=dict(CHEAP, ENVIRONMENT="development")) as s:
+    with Server(binary=AUTH_APP, env=dict(CHEAP, ENVIRONMENT="development", JWT_SECRET="")) as s:
         c = s.connect()
         eq(bearer(c, "/user/me", issue(c)).status, 200)
         eq(bearer(c, "/user/me", forge({"alg": "HS256"}, claims())).status, 401)

@@ -79,6 +79,7 @@ def drivers():
 def env_for(url, **extra):
     e = {k: v for k, v in os.environ.items() if not k.startswith(("SERVER_", "DATABASE"))}
     e.update({"DATABASE_URL": url, "ENVIRONMENT": "production", "WORKERS": "2",
+              "JWT_SECRET": "migrations-secret-0123456789-abcdefghij",
               "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0"})
     e.update(extra)
     return e
@@ -115,8 +116,10 @@ def migrations_dir(name, files):
     return d
 
 
-# The chopin binary's migrations: its notes resource's, then TechEmpower's.
+# The chopin binary's migrations: its notes resource's, the auth routes', then TechEmpower's.
 TECHEMPOWER = [("notes", "1", "create_notes"),
+               ("auth", "1", "create_auth_users"), ("auth", "2", "create_auth_refresh_tokens"),
+               ("auth", "3", "create_auth_limits"),
                ("techempower", "1", "create_world_fortune"), ("techempower", "2", "seed_world_fortune"),
                ("techempower", "3", "seed_fortune")]
 
@@ -133,22 +136,24 @@ def migrate_commands_of_the_chopin_binary():
         rc, out, err = command(BIN, db.url, "--migrate-only")
         eq(rc, 0, "%s: --migrate-only exit (%s)" % (driver, err))
         # The library creates no table of its own: only the app's and chopin_migrations.
-        eq(db.tables(), ["chopin_migrations", "fortune", "notes", "world"], driver + " tables")
+        eq(db.tables(), ["auth_login_failures", "auth_rate_limits", "auth_refresh_tokens",
+                         "auth_users", "chopin_migrations", "fortune", "notes", "world"],
+           driver + " tables")
         eq(db.query("SELECT count(*) FROM world"), [("10000",)], driver + " world rows")
         eq(db.query("SELECT count(*) FROM fortune"), [("12",)], driver + " fortune rows")
         rc, out, err = command(BIN, db.url, "--migrate-status")
         eq(status_rows(out), [t + ("applied",) for t in TECHEMPOWER], driver + " applied")
 
-        rc, out, err = command(BIN, db.url, "--migrate-down", "5")
-        eq(rc, 1, driver + ": --migrate-down 5 refused")
+        rc, out, err = command(BIN, db.url, "--migrate-down", "8")
+        eq(rc, 1, driver + ": --migrate-down 8 refused")
         lines = error_lines(err)
         eq(len(lines), 1, "one line: %r" % err)
-        check("only 4 applied" in lines[0], lines[0])
+        check("only 7 applied" in lines[0], lines[0])
         rc, out, err = command(BIN, db.url, "--migrate-down=2")
         eq(rc, 0, "%s: --migrate-down 2 (%s)" % (driver, err))
         eq(db.query("SELECT count(*) FROM world"), [("0",)], driver + " seed rolled back")
         eq([r[3] for r in status_rows(command(BIN, db.url, "--migrate-status")[1])],
-           ["applied", "applied", "pending", "pending"], driver + " after down")
+           ["applied"] * 5 + ["pending", "pending"], driver + " after down")
         rc, out, err = command(BIN, db.url, "--migrate-down", "x")
         eq(rc, 2, "bad --migrate-down argument")
         check("--migrate-down needs a number" in err, err)
@@ -169,7 +174,7 @@ def four_processes_start_together():
         eq(applied, len(TECHEMPOWER), driver + ": migrations applied in all, over the 4 processes")
         eq(db.query("SELECT set_name, version, count(*) FROM chopin_migrations "
                     "GROUP BY set_name, version ORDER BY 1, 2"),
-           [(t[0], t[1], "1") for t in TECHEMPOWER], driver + " records")
+           sorted((t[0], t[1], "1") for t in TECHEMPOWER), driver + " records")
         eq(db.query("SELECT count(*), count(DISTINCT id) FROM world"), [("10000", "10000")],
            driver + " world")
         eq(db.query("SELECT count(*) FROM fortune"), [("12",)], driver + " fortune")

@@ -343,6 +343,69 @@ TEST(start_fails_loudly)
     ch_app_free(app);
 }
 
+/* The built-in account routes, signed into with the test client's helpers, guarding a route of
+ * the app's own, as an application's tests would do it. */
+static int auth_whoami(struct ch_request *req)
+{
+    struct ch_json_writer *w = ch_json_ok(req);
+    ch_json_object_begin(w);
+    ch_json_key(w, "sub");
+    ch_json_str(w, ch_auth(req)->sub);
+    ch_json_object_end(w);
+    return ch_respond(req, 200);
+}
+
+TEST(signup_and_login_helpers)
+{
+    struct ch_auth_config cfg;
+    ch_auth_config_defaults(&cfg);
+    cfg.argon2.memory_kib = 64; /* cheap hashes: this is not a test of Argon2id */
+    cfg.argon2.iterations = 1;
+    const char *secret = "testkit-secret-0123456789-abcdefghijk";
+    memcpy(cfg.jwt_secret, secret, strlen(secret));
+    cfg.jwt_secret_len = strlen(secret);
+    char err[256];
+    struct ch_auth *auth = ch_auth_new(&cfg, err, sizeof(err));
+    ASSERT(auth != NULL);
+    struct ch_app *app = ch_app_new();
+    ch_app_config(app)->workers = 1;
+    struct ch_app_db_options db = {.url = "sqlite::memory:"};
+    ASSERT_EQ(ch_app_use_database(app, &db), 0);
+    ch_app_use_defaults(app);
+    ASSERT_EQ(ch_auth_mount(app, auth, "/api/auth"), 0);
+    struct ch_group *mine = ch_group_new(app, "/private");
+    ASSERT_EQ(ch_group_use(mine, ch_auth_required(auth)), 0);
+    ASSERT_EQ(ch_group_route(mine, CH_METHOD_BIT(CH_GET), "/whoami", auth_whoami), 0);
+    struct ch_test *t = ch_test_start(app);
+    ASSERT(t != NULL);
+    struct ch_test_response res;
+
+    ASSERT_EQ(ch_test_request(t, "GET", "/private/whoami", NULL, NULL, &res), 401);
+    ASSERT_EQ(ch_test_signup(t, "kit@example.org", "kit", "testing \"pw\"", &res), 201);
+    ASSERT_EQ(ch_json_value_str(ch_test_json_at(res.json, "data.refresh_token")).len, 43);
+    int64_t id = ch_json_value_int(ch_test_json_at(res.json, "data.user.id"));
+    ASSERT(id > 0);
+    ASSERT_EQ(ch_test_request(t, "GET", "/private/whoami", NULL, NULL, &res), 200);
+    ASSERT_STR_EQ(ch_json_value_str(ch_test_json_at(res.json, "data.sub")), "1");
+    ASSERT_EQ(ch_test_request(t, "GET", "/api/auth/me", NULL, NULL, &res), 200);
+    ASSERT_STR_EQ(ch_json_value_str(ch_test_json_at(res.json, "data.username")), "kit");
+
+    /* A failed signup leaves the bearer alone. */
+    ASSERT_EQ(ch_test_signup(t, "KIT@example.org", "kit2", "password1", &res), 409);
+    ASSERT_EQ(ch_test_request(t, "GET", "/private/whoami", NULL, NULL, &res), 200);
+
+    ASSERT_EQ(ch_test_bearer(t, NULL), 0);
+    ASSERT_EQ(ch_test_request(t, "GET", "/private/whoami", NULL, NULL, &res), 401);
+    ASSERT_EQ(ch_test_login(t, "kit", "wrong password", NULL), 401);
+    ASSERT_EQ(ch_test_request(t, "GET", "/private/whoami", NULL, NULL, &res), 401);
+    ASSERT_EQ(ch_test_login(t, "kit@example.org", "testing \"pw\"", NULL), 200);
+    ASSERT_EQ(ch_test_request(t, "GET", "/private/whoami", NULL, NULL, &res), 200);
+
+    ASSERT_EQ(ch_test_stop(t), 0);
+    ch_app_free(app);
+    ch_auth_free(auth);
+}
+
 TEST(json_at_paths)
 {
     struct ch_arena arena;
