@@ -16,9 +16,11 @@ for group in "$@"; do
     *) echo "deps.sh: unknown group '$group'" >&2; exit 2 ;;
     esac
     case $group in
-    # The API docs' UI is fetched with npm at build time (mk/docs.mk); any npm will do, so
-    # Debian's is installed only when none is on PATH. The test renders it in Chromium.
-    build | test) command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm" ;;
+    # npm fetches the pinned tools/ packages (scripts/npm-ci.sh): the API docs' UI at build
+    # time (mk/docs.mk; the test renders it in Chromium), and autocannon for test_drain.py and
+    # bench/autocannon.sh (mk/autocannon.mk). Any npm will do, so Debian's is installed only
+    # when none is on PATH.
+    build | test | bench) command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm" ;;
     esac
 done
 

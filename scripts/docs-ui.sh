@@ -1,22 +1,15 @@
 #!/bin/sh
 # Fetches the API documentation page's UI (tools/docs-ui: swagger-ui-dist, pinned by its lock
-# file) with `npm ci` into DIR/node_modules and copies the files the library embeds into DIR/out
-# (see mk/docs.mk). Without npm, or when the fetch fails, DIR/out gets empty files and the build
-# goes on: /api-docs then says the UI was not built. Usage: scripts/docs-ui.sh DIR
+# file) with scripts/npm-ci.sh into DIR/node_modules and copies the files the library embeds
+# into DIR/out (see mk/docs.mk). Without npm, or when the fetch fails, DIR/out gets empty files
+# and the build goes on: /api-docs then says the UI was not built. Usage: scripts/docs-ui.sh DIR
 set -u
 dir=$1
 out=$dir/out
 mkdir -p "$out"
 rm -f "$out"/*
-cp tools/docs-ui/package.json tools/docs-ui/package-lock.json "$dir"/
-
 built=0
-if ! command -v npm >/dev/null 2>&1; then
-    reason="npm is not installed (scripts/deps.sh build installs it)"
-elif ! (cd "$dir" && SCARF_ANALYTICS=false npm ci --ignore-scripts --no-audit --no-fund \
-    --loglevel=error >npm.log 2>&1); then
-    reason="npm ci failed (see $dir/npm.log)"
-else
+if reason=$(sh "${0%/*}/npm-ci.sh" tools/docs-ui "$dir" 2>&1); then
     ui=$dir/node_modules/swagger-ui-dist
     if cp "$ui/swagger-ui-bundle.js" "$ui/swagger-ui.css" "$out"/ &&
         cat "$ui/LICENSE" "$ui/NOTICE" "$ui/swagger-ui-bundle.js.LICENSE.txt" >"$out/LICENSE.txt"; then
