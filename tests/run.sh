@@ -59,8 +59,22 @@ build() {
     fi
 }
 
+# autocannon (tools/autocannon, pinned; `make autocannon`), test_drain.py's second load generator
+# beside wrk. A failed fetch stops nothing else: that case fails and says why.
+autocannon_fetched=""
+fetch_autocannon() {
+    [ -n "$autocannon_fetched" ] && return 0
+    autocannon_fetched=1
+    echo "== autocannon"
+    if ! make -s autocannon >"$LOG/autocannon.log" 2>&1; then
+        cat "$LOG/autocannon.log"
+        echo "   autocannon was not fetched: test_drain.py's takeover_under_autocannon will fail"
+    fi
+}
+
 integration() { # label, binary
     local t
+    fetch_autocannon
     for t in tests/integration/test_*.py; do
         suite "$1-$(basename "$t" .py)" env CHOPIN_BIN="$2" python3 "$t"
     done

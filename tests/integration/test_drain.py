@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 
-from lib import SANITIZED, TEST_APP, Server, case, check, eq, get, run
+from lib import ROOT, SANITIZED, TEST_APP, Failure, Server, case, check, eq, get, run
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "cluster"))
 from loadgen import Load  # noqa: E402
@@ -192,21 +192,47 @@ def requests_served(server):
                if line.startswith("chopin_http_requests_total{"))
 
 
+# The pinned autocannon (tools/autocannon, fetched by `make autocannon`, which tests/run.sh runs
+# first); CHOPIN_AUTOCANNON names another.
+AUTOCANNON_DIR = os.path.join(ROOT, "build", "tools", "autocannon")
+AUTOCANNON = os.environ.get("CHOPIN_AUTOCANNON",
+                            os.path.join(AUTOCANNON_DIR, "node_modules", ".bin", "autocannon"))
+
+
+def autocannon_path():
+    """The pinned autocannon; fails the case, saying why, when it is not there: a load test that
+    quietly passes without its load generator would claim what nobody measured."""
+    if os.access(AUTOCANNON, os.X_OK):
+        return AUTOCANNON
+    if "CHOPIN_AUTOCANNON" in os.environ:
+        why = "CHOPIN_AUTOCANNON names no executable"
+    elif not shutil.which("npm"):
+        why = "npm is not installed (scripts/deps.sh test installs it); then run `make autocannon`"
+    elif os.path.exists(os.path.join(AUTOCANNON_DIR, "npm.log")):
+        why = ("`make autocannon` failed: npm ci did not install it (see %s); fix that and run "
+               "`make autocannon` again" % os.path.join(AUTOCANNON_DIR, "npm.log"))
+    else:
+        why = "it was not fetched: run `make autocannon` (tests/run.sh does)"
+    raise Failure("no autocannon at %s: %s" % (AUTOCANNON, why))
+
+
 def takeover_under(tool, seconds=8, connections=32):
     """The same switch under an external load generator for the whole run (issue 12 asks for
     wrk and bombardier; Debian's bombardier is a game and the HTTP tool's Go module cannot be
-    fetched here, so autocannon from npm stands in as the second tool). Each tool reconnects
-    after `Connection: close` as a browser does; any socket error or non-2xx answer fails."""
-    if not shutil.which(tool):
+    fetched here, so autocannon from npm, pinned in tools/autocannon, stands in as the second
+    tool). Each tool reconnects after `Connection: close` as a browser does; any socket error or
+    non-2xx answer fails."""
+    if tool == "wrk" and not shutil.which(tool):
         print("  (no %s on PATH: this measurement is not run)" % tool)
         return
+    program = autocannon_path() if tool == "autocannon" else tool
     env = {"REUSE_PORT": "1", "DRAIN_DELAY": "1s"}
     a = Server(workers=2, env=env).start()
     b = Server(workers=2, env=dict(env, SERVER_PORT=str(a.port)))
     b.port = a.port
     url = "http://127.0.0.1:%d/json" % a.port
-    cmd = {"wrk": ["wrk", "-t2", "-c%d" % connections, "-d%ds" % seconds, url],
-           "autocannon": ["autocannon", "-c", str(connections), "-d", str(seconds), "-j", url]}
+    cmd = {"wrk": [program, "-t2", "-c%d" % connections, "-d%ds" % seconds, url],
+           "autocannon": [program, "-c", str(connections), "-d", str(seconds), "-j", url]}
     gen = subprocess.Popen(cmd[tool], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     t0 = time.monotonic()
     try:
