@@ -81,12 +81,6 @@ check_knobs() {
   done
 }
 
-# Soft open-file limit up to the hard one: the idle test needs 10,000+ fds in
-# the client and in the server, and children inherit the limit.
-raise_fd_limit() {
-  ulimit -Sn 20000 2>/dev/null || ulimit -Sn "$(ulimit -Hn)"
-}
-
 setup_scratch() {
   SCRATCH=$(mktemp -d /tmp/chopin-bench.XXXXXX)
   # Traversable by others, not listable: a server that drops privileges (h2o
@@ -98,88 +92,6 @@ setup_scratch() {
   printf 'layout\ttest\tserver\trun\treq_s\trequests\tp50_ms\tp99_ms\tp999_ms\tmax_ms\twrk_p99_ms\tcpu_s\tcpu_s_per_M\tcpu_pct\trss_kib\terrors\terror_detail\tsamples\tother_cpu_pct\n' >"$TSV"
   : >"$SCRATCH/notes.txt"
   : >"$SCRATCH/commands.txt"
-}
-
-note() { printf '%s\n' "$*" >>"$SCRATCH/notes.txt"; }
-
-stop_all() {
-  local name
-  for name in "${!PID[@]}"; do
-    stop_tree "${PID[$name]}"
-    case $name:$STOP_STATUS in
-    chopin*:0 | nginx:0 | *:gone) ;;
-    *) note "FAILED: $name did not exit with status 0 when stopped with SIGTERM (status $STOP_STATUS)"
-       shout "$name did not exit with status 0 when stopped with SIGTERM (status $STOP_STATUS)"
-       FAILED=1 ;;
-    esac
-    unset "PID[$name]"
-  done
-}
-
-cleanup() {
-  local rc=$?
-  set +e  # stop every server even if one step fails
-  stop_all
-  if [ -n "${SCRATCH:-}" ]; then
-    if [ "${KEEP_SCRATCH:-0}" = 1 ] || [ "$rc" -ne 0 ]; then
-      log "raw output and server logs kept in $SCRATCH"
-    else
-      rm -rf "$SCRATCH"
-    fi
-  fi
-}
-
-# Start server $1 ("chopin", "nginx" or "chopin-std") for a layout with $2
-# workers, pinned when $3 is 1.
-start_target() {
-  local name=$1 workers=$2 pinned=$3 port pin=()
-  case $name in chopin) port=$PORT ;; nginx) port=$((PORT + 1)) ;; chopin-std) port=$((PORT + 2)) ;; esac
-  [ "$pinned" = 1 ] && pin=(taskset -c "$SERVER_CPU")
-  local logf=$SCRATCH/logs/$name-$workers.log cmd
-  # ENVIRONMENT=production for both modes: development logging is not what we measure.
-  # shellcheck disable=SC2206
-  case $name in
-  chopin) cmd=(env ENVIRONMENT=production JWT_SECRET="$JWT_SECRET" "${pin[@]}" "$CHOPIN_BIN" --mode performance
-               --host 127.0.0.1 --port "$port" --workers "$workers" $CHOPIN_ARGS) ;;
-  # Standard mode also serves the auth tests: access tokens that outlive the run, and no
-  # per-address rate limit (every login of the load comes from 127.0.0.1).
-  chopin-std) cmd=(env ENVIRONMENT=production JWT_SECRET="$JWT_SECRET" JWT_EXPIRY=24h AUTH_RATE_LIMIT=0
-                   "${pin[@]}" "$CHOPIN_BIN" --mode standard
-                   --host 127.0.0.1 --port "$port" --workers "$workers" $CHOPIN_ARGS) ;;
-  nginx) cmd=("${pin[@]}" "$HERE/nginx.sh" "$port" "$workers" "$SCRATCH/nginx-$workers") ;;
-  esac
-  start_server "PID[$name]" "$logf" "${cmd[@]}"
-  PORT_OF[$name]=$port
-  printf 'server %s (%s workers): %s\n' "$name" "$workers" "$(show_cmd "${cmd[@]}")" >>"$SCRATCH/commands.txt"
-  if ! wait_listening "$port" "${PID[$name]}"; then
-    tail -n 20 "$logf" >&2 || true
-    [ "$name" = chopin-std ] || die "$name did not start listening on 127.0.0.1:$port; log above ($logf)"
-    # Standard mode is measured for a later issue; without it the rest still counts.
-    shout "chopin in standard mode did not start; standard-mode tests skipped"
-    note "FAILED: chopin --mode standard did not start listening: $(tail -n 1 "$logf")"
-    FAILED=1
-    stop_tree "${PID[$name]}"
-    unset "PID[$name]"
-  fi
-}
-
-# Check a server's responses before loading it; a failure is fatal for
-# chopin and nginx, and drops only the optional standard-mode server.
-check_target() {
-  local name=$1 out=$SCRATCH/logs/check-$1.txt flag=()
-  [ "$name" = chopin-std ] && flag=(--json)
-  if "$HERE/check.py" "${flag[@]}" "${PORT_OF[$name]}" >"$out" 2>&1; then
-    sed "s/^/bench: $name: /" "$out" >&2
-    return 0
-  fi
-  cat "$out" >&2
-  if [ "$name" != chopin-std ]; then die "$name failed the response check"; fi
-  shout "chopin standard mode failed the response check; standard-mode tests skipped"
-  note "FAILED: chopin standard mode failed the response check: $(grep FAIL "$out" | head -1)"
-  FAILED=1
-  stop_tree "${PID[$name]}"
-  unset "PID[$name]"
-  return 1
 }
 
 # The notes test needs one note to read; sets NOTE_ID[layout] or explains why not.
@@ -244,21 +156,6 @@ wrk_cmd() {
   WRK_CMD=("${prefix[@]}" wrk "-t$threads" "-c$conns" "-d${secs}s" --timeout "${TIMEOUT}s" --latency
     -H "Host: localhost" -H "Accept: $accept" -H "Connection: keep-alive" "${extra[@]}"
     -s "$HERE/wrk/$script" "http://127.0.0.1:$port$path" -- "${args[@]}")
-}
-
-# The command as a user would paste it from the repository root: paths
-# relative to it, and only arguments that need it in single quotes.
-show_cmd() {
-  local arg out=()
-  for arg in "$@"; do
-    arg=${arg//"$ROOT/"/}
-    if [[ $arg =~ ^[A-Za-z0-9_./:=,+@%-]+$ ]]; then
-      out+=("$arg")
-    else
-      out+=("'${arg//\'/\'\\\'\'}'")
-    fi
-  done
-  printf '%s\n' "${out[*]}"
 }
 
 # One recorded run of test $2 against server $3 in layout $1; appends to TSV.
@@ -395,21 +292,6 @@ write_meta() {
     echo "all_workers=$ALL_WORKERS"
     echo "ports=chopin $PORT, nginx $((PORT + 1)), chopin standard mode $((PORT + 2))"
   } >"$f"
-}
-
-# Warn when other processes already keep the machine busy: on this shared
-# 2-core VM that is the main source of noise, and nothing here can fix it.
-preflight_load() {
-  local m0 m1 pct
-  m0=$(machine_busy_ticks)
-  sleep 2
-  m1=$(machine_busy_ticks)
-  pct=$(((m1 - m0) * 100 / (2 * HZ * CORES)))
-  echo "busy_before=$pct" >>"$SCRATCH/meta.txt"
-  if [ "$pct" -gt 20 ]; then
-    shout "other processes are using ${pct}% of the CPUs before the benchmark; expect noisy numbers"
-    note "the machine was ${pct}% busy with other work before the runs started; req/s ratios are unreliable"
-  fi
 }
 
 main() {

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # Helpers shared by the bench scripts: logging, process trees, CPU and memory
-# accounting, server start/stop. Source it from bash; it defines functions only.
+# accounting, server start/stop, and (at the end) starting and checking the servers under
+# test. Source it from bash; besides functions it sets only JWT_SECRET and FAILED defaults.
 
 log() { printf 'bench: %s\n' "$*" >&2; }
 die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
@@ -156,4 +157,130 @@ stop_tree() {
   fi
   if wait "$root" 2>/dev/null; then i=0; else i=$?; fi
   STOP_STATUS=${STOP_STATUS:-$i}
+}
+
+# ---- The servers under test, shared by http.sh and autocannon.sh, so that both start and check
+# chopin and nginx the same way. These use the caller's globals: ROOT and HERE (the repository
+# and bench/), SCRATCH (with logs/), PORT (chopin; nginx is PORT+1, chopin-std PORT+2),
+# SERVER_CPU, CHOPIN_BIN, CHOPIN_ARGS, HZ, CORES, FAILED, and the associative arrays PID and
+# PORT_OF (declare -A). Notes for the report go to SCRATCH/notes.txt.
+FAILED=${FAILED:-0}  # set to 1 on anything that makes the numbers untrustworthy
+
+# Soft open-file limit up to the hard one: the idle test needs 10,000+ fds in
+# the client and in the server, and children inherit the limit.
+raise_fd_limit() {
+  ulimit -Sn 20000 2>/dev/null || ulimit -Sn "$(ulimit -Hn)"
+}
+
+note() { printf '%s\n' "$*" >>"$SCRATCH/notes.txt"; }
+
+stop_all() {
+  local name
+  for name in "${!PID[@]}"; do
+    stop_tree "${PID[$name]}"
+    case $name:$STOP_STATUS in
+    chopin*:0 | nginx:0 | *:gone) ;;
+    *) note "FAILED: $name did not exit with status 0 when stopped with SIGTERM (status $STOP_STATUS)"
+       shout "$name did not exit with status 0 when stopped with SIGTERM (status $STOP_STATUS)"
+       FAILED=1 ;;
+    esac
+    unset "PID[$name]"
+  done
+}
+
+cleanup() {
+  local rc=$?
+  set +e  # stop every server even if one step fails
+  stop_all
+  if [ -n "${SCRATCH:-}" ]; then
+    if [ "${KEEP_SCRATCH:-0}" = 1 ] || [ "$rc" -ne 0 ]; then
+      log "raw output and server logs kept in $SCRATCH"
+    else
+      rm -rf "$SCRATCH"
+    fi
+  fi
+}
+
+# Start server $1 ("chopin", "nginx" or "chopin-std") for a layout with $2
+# workers, pinned when $3 is 1.
+start_target() {
+  local name=$1 workers=$2 pinned=$3 port pin=()
+  # shellcheck disable=SC2153 # PORT is the caller's
+  case $name in chopin) port=$PORT ;; nginx) port=$((PORT + 1)) ;; chopin-std) port=$((PORT + 2)) ;; esac
+  [ "$pinned" = 1 ] && pin=(taskset -c "$SERVER_CPU")
+  local logf=$SCRATCH/logs/$name-$workers.log cmd
+  # ENVIRONMENT=production for both modes: development logging is not what we measure.
+  # shellcheck disable=SC2206
+  case $name in
+  chopin) cmd=(env ENVIRONMENT=production JWT_SECRET="$JWT_SECRET" "${pin[@]}" "$CHOPIN_BIN" --mode performance
+               --host 127.0.0.1 --port "$port" --workers "$workers" $CHOPIN_ARGS) ;;
+  # Standard mode also serves the auth tests: access tokens that outlive the run, and no
+  # per-address rate limit (every login of the load comes from 127.0.0.1).
+  chopin-std) cmd=(env ENVIRONMENT=production JWT_SECRET="$JWT_SECRET" JWT_EXPIRY=24h AUTH_RATE_LIMIT=0
+                   "${pin[@]}" "$CHOPIN_BIN" --mode standard
+                   --host 127.0.0.1 --port "$port" --workers "$workers" $CHOPIN_ARGS) ;;
+  nginx) cmd=("${pin[@]}" "$HERE/nginx.sh" "$port" "$workers" "$SCRATCH/nginx-$workers") ;;
+  esac
+  start_server "PID[$name]" "$logf" "${cmd[@]}"
+  PORT_OF["$name"]=$port
+  printf 'server %s (%s workers): %s\n' "$name" "$workers" "$(show_cmd "${cmd[@]}")" >>"$SCRATCH/commands.txt"
+  if ! wait_listening "$port" "${PID[$name]}"; then
+    tail -n 20 "$logf" >&2 || true
+    [ "$name" = chopin-std ] || die "$name did not start listening on 127.0.0.1:$port; log above ($logf)"
+    # Standard mode is measured for a later issue; without it the rest still counts.
+    shout "chopin in standard mode did not start; standard-mode tests skipped"
+    note "FAILED: chopin --mode standard did not start listening: $(tail -n 1 "$logf")"
+    FAILED=1
+    stop_tree "${PID[$name]}"
+    unset "PID[$name]"
+  fi
+}
+
+# Check a server's responses before loading it; a failure is fatal for
+# chopin and nginx, and drops only the optional standard-mode server.
+check_target() {
+  local name=$1 out=$SCRATCH/logs/check-$1.txt flag=()
+  [ "$name" = chopin-std ] && flag=(--json)
+  if "$HERE/check.py" "${flag[@]}" "${PORT_OF[$name]}" >"$out" 2>&1; then
+    sed "s/^/bench: $name: /" "$out" >&2
+    return 0
+  fi
+  cat "$out" >&2
+  if [ "$name" != chopin-std ]; then die "$name failed the response check"; fi
+  shout "chopin standard mode failed the response check; standard-mode tests skipped"
+  note "FAILED: chopin standard mode failed the response check: $(grep FAIL "$out" | head -1)"
+  FAILED=1
+  stop_tree "${PID[$name]}"
+  unset "PID[$name]"
+  return 1
+}
+
+# The command as a user would paste it from the repository root: paths
+# relative to it, and only arguments that need it in single quotes.
+show_cmd() {
+  local arg words=()
+  for arg in "$@"; do
+    arg=${arg//"$ROOT/"/}
+    if [[ $arg =~ ^[A-Za-z0-9_./:=,+@%-]+$ ]]; then
+      words+=("$arg")
+    else
+      words+=("'${arg//\'/\'\\\'\'}'")
+    fi
+  done
+  printf '%s\n' "${words[*]}"
+}
+
+# Warn when other processes already keep the machine busy: on this shared
+# 2-core VM that is the main source of noise, and nothing here can fix it.
+preflight_load() {
+  local m0 m1 pct
+  m0=$(machine_busy_ticks)
+  sleep 2
+  m1=$(machine_busy_ticks)
+  pct=$(((m1 - m0) * 100 / (2 * HZ * CORES)))
+  echo "busy_before=$pct" >>"$SCRATCH/meta.txt"
+  if [ "$pct" -gt 20 ]; then
+    shout "other processes are using ${pct}% of the CPUs before the benchmark; expect noisy numbers"
+    note "the machine was ${pct}% busy with other work before the runs started; req/s ratios are unreliable"
+  fi
 }
