@@ -1,12 +1,17 @@
 # make bench: the side-by-side HTTP benchmark of build/chopin against nginx
 # (bench/http.sh; knobs such as QUICK=1, RUNS=5 or CHOPIN_BIN=bench/stand-in.sh
-# go on the command line or in the environment). About 12 minutes of full load
-# on both cores, so it is never part of `make test`.
+# go on the command line or in the environment), then bench/autocannon.sh and
+# bench/https.sh. About 22 minutes of full load on both cores, so it is never
+# part of `make test`.
 bench:
 	@scripts/deps.sh bench
 	$(MAKE) all
 	BENCH_BUILD="$(strip $(if $(PERF),PERF=$(PERF)) $(if $(NATIVE),NATIVE=$(NATIVE)))" \
 	    CHOPIN_BIN="$${CHOPIN_BIN:-$(O)/chopin}" bench/http.sh
+	@# autocannon rows, standing in for issue 12's bombardier (bench/autocannon.sh, ~5 minutes):
+	@# SKIP_AUTOCANNON=1 leaves them out.
+	@if [ "$${SKIP_AUTOCANNON:-0}" != 1 ]; then $(MAKE) -s autocannon && \
+	    CHOPIN_BIN="$${CHOPIN_BIN:-$(O)/chopin}" bench/autocannon.sh; fi
 	@# HTTPS rows (bench/https.sh, ~5 minutes): SKIP_HTTPS=1 leaves them out.
 	@if [ "$${SKIP_HTTPS:-0}" != 1 ]; then CHOPIN_BIN="$${CHOPIN_BIN:-$(O)/chopin}" bench/https.sh; fi
 

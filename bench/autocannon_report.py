@@ -1,0 +1,220 @@
+#!/usr/bin/env python3
+"""Rows and report of bench/autocannon.sh.
+
+  autocannon_report.py header
+      the first line of the runs file (tab-separated)
+  autocannon_report.py row JSON LAYOUT TEST SERVER RUN TICKS HZ CLIENT_CPU_S WALL_S
+      one run: autocannon's JSON report (-j), the server tree's CPU ticks during it, and
+      autocannon's own CPU seconds over the wall time of its invocation -> one row on stdout;
+      exit status 1 if the JSON is missing or malformed
+  autocannon_report.py report META RUNS NOTES COMMANDS
+      the Markdown report on stdout: medians per layout, test and server, then every run
+"""
+import json
+import statistics
+import sys
+
+COLUMNS = ["layout", "test", "server", "run", "req_s", "requests", "p50_ms", "p99_ms", "max_ms",
+           "errors", "timeouts", "non2xx", "cpu_s", "cpu_s_per_M", "server_cpu_pct",
+           "client_cpu_pct"]
+# autocannon at or above this share of one core is taken to be the bottleneck.
+SATURATED_PCT = 90
+
+
+def row(args):
+    path, layout, test, server, run, ticks, hz, client_s, wall = args
+    try:
+        with open(path) as f:
+            r = json.load(f)
+        requests = r["requests"]["total"]
+        secs = r["duration"]
+        lat = r["latency"]
+        # Connection errors and timeouts are in `errors`; a body that differs from an expected
+        # one (not used here) would be a mismatch.
+        errors = r["errors"] + r["mismatches"]
+        timeouts, non2xx = r["timeouts"], r["non2xx"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        print("autocannon_report.py: %s: %s" % (path, e), file=sys.stderr)
+        return 1
+    cpu = int(ticks) / float(hz)
+    values = [layout, test, server, run, "%.0f" % (requests / secs), requests,
+              "%g" % lat["p50"], "%g" % lat["p99"], "%g" % lat["max"], errors, timeouts, non2xx,
+              "%.2f" % cpu, "%.3f" % (cpu / requests * 1e6 if requests else 0),
+              "%.0f" % (100 * cpu / secs), "%.0f" % (100 * float(client_s) / float(wall))]
+    print("\t".join(str(v) for v in values))
+    return 0
+
+
+def read_kv(path):
+    out = {}
+    with open(path) as f:
+        for line in f:
+            k, _, v = line.rstrip("\n").partition("=")
+            if k:
+                out[k] = v
+    return out
+
+
+def read_runs(path):
+    with open(path) as f:
+        lines = [line.rstrip("\n").split("\t") for line in f if line.strip()]
+    head = lines[0]
+    return [dict(zip(head, values)) for values in lines[1:]]
+
+
+def med(runs, key):
+    return statistics.median(float(r[key]) for r in runs)
+
+
+def fmt_int(v):
+    return "{:,.0f}".format(v)
+
+
+def report(args):
+    meta_path, runs_path, notes_path, commands_path = args
+    meta = read_kv(meta_path)
+    runs = read_runs(runs_path)
+    with open(notes_path) as f:
+        notes = [line.rstrip("\n") for line in f if line.strip()]
+    with open(commands_path) as f:
+        commands = [line.rstrip("\n") for line in f if line.strip()]
+    workers = {"pinned": 1, "all": int(meta.get("all_workers", 0))}
+    p = print
+
+    p("# autocannon: chopin vs nginx")
+    p()
+    p("The `bombardier -c 256 -d 10s` rows of issue 12, with autocannon standing in: bombardier "
+      "cannot be installed on this machine ([bench/README.md](../README.md#bombardier-not-run-here)).")
+    p()
+    p("**%s, %s, %s cores, %s, %s RAM; nginx %s; autocannon %s; %s.**" % (
+        meta.get("date"), meta.get("cpu"), meta.get("cores"), meta.get("kernel"),
+        meta.get("memory"), meta.get("nginx"), meta.get("autocannon"), meta.get("chopin")))
+    p()
+    p("`autocannon -c %s -d %s`, no pipelining, on `/json` and `/plaintext`; chopin in "
+      "performance mode and nginx started and checked as `bench/http.sh` does (same worker "
+      "count); medians of %s runs of %s s, servers interleaved, after a %s s warm-up each. "
+      "Layouts: **pinned** = server with 1 worker under `taskset -c %s`, autocannon under "
+      "`taskset -c %s`; **all** = server with %s workers, autocannon unpinned." % (
+          meta.get("conns"), meta.get("duration"), meta.get("runs"), meta.get("duration"),
+          meta.get("warmup"), meta.get("server_cpu"), meta.get("client_cpu"),
+          meta.get("all_workers")))
+    if meta.get("quick") == "1":
+        p()
+        p("**QUICK=1 smoke run: too short to compare servers.**")
+    if notes:
+        p()
+        p("## Warnings")
+        p()
+        for n in notes:
+            p("- " + n)
+
+    groups = {}
+    for r in runs:
+        groups.setdefault((r["layout"], r["test"]), {}).setdefault(r["server"], []).append(r)
+    order = [(layout, test) for test in ("json", "plaintext") for layout in ("pinned", "all")
+             if (layout, test) in groups]
+
+    p()
+    p("## Results")
+    p()
+    p("| test | layout | chopin req/s | nginx req/s | chopin/nginx | p99 ms chopin / nginx | "
+      "errors + non-2xx chopin / nginx | server CPU-s per M req chopin / nginx | "
+      "autocannon % of a core, chopin / nginx runs |")
+    p("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    bound = []
+    for layout, test in order:
+        g = groups[(layout, test)]
+        c, n = g.get("chopin"), g.get("nginx")
+
+        def both(fn, fmt):
+            return " / ".join(fmt(fn(x)) if x else "-" for x in (c, n))
+
+        rate_c = med(c, "req_s") if c else 0
+        rate_n = med(n, "req_s") if n else 0
+        ratio = "**%.2f**" % (rate_c / rate_n) if rate_c and rate_n else "-"
+        p("| /%s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            test, layout, fmt_int(rate_c) if c else "-", fmt_int(rate_n) if n else "-", ratio,
+            both(lambda x: med(x, "p99_ms"), lambda v: "%g" % v),
+            both(lambda x: sum(int(r["errors"]) + int(r["non2xx"]) for r in x), str),
+            both(lambda x: med(x, "cpu_s_per_M"), lambda v: "%.2f" % v),
+            both(lambda x: med(x, "client_cpu_pct"), lambda v: "%.0f" % v)))
+        for name, rs in (("chopin", c), ("nginx", n)):
+            if rs:
+                bound.append((layout, test, name, rs))
+
+    p()
+    p("## Is autocannon the bottleneck?")
+    p()
+    p("autocannon runs in one Node.js thread. A run where it used %d%% of one core or more "
+      "is client-bound: its req/s is autocannon's limit, and the server's CPU per request "
+      "(with how busy the server was) is what compares the servers." % SATURATED_PCT)
+    p()
+    p("| test | layout | server | runs client-bound | autocannon % of a core (median) | "
+      "server % of its worker cores (median) |")
+    p("| --- | --- | --- | ---: | ---: | ---: |")
+    total = saturated = 0
+    for layout, test, name, rs in bound:
+        sat = sum(1 for r in rs if float(r["client_cpu_pct"]) >= SATURATED_PCT)
+        total += len(rs)
+        saturated += sat
+        p("| /%s | %s | %s | %d of %d | %.0f | %.0f |" % (
+            test, layout, name, sat, len(rs), med(rs, "client_cpu_pct"),
+            med(rs, "server_cpu_pct") / max(workers.get(layout, 1), 1)))
+    p()
+    if total and saturated == total:
+        p("**autocannon saturated its core in every run: the req/s columns measure the client, "
+          "not the servers; compare the servers by CPU-s per million requests.**")
+    elif saturated:
+        p("**autocannon saturated its core in %d of %d runs: in those the req/s measure the "
+          "client; compare the servers by CPU-s per million requests.**" % (saturated, total))
+    else:
+        p("autocannon stayed below %d%% of a core in every run." % SATURATED_PCT)
+
+    p()
+    p("## Every run")
+    p()
+    p("| layout | test | server | run | req/s | requests | p50 ms | p99 ms | max ms | errors | "
+      "timeouts | non-2xx | server CPU-s | CPU-s per M req | server % of a core | "
+      "autocannon % of a core |")
+    p("|" + " --- |" * 3 + " ---: |" * 13)
+    for r in runs:
+        p("| " + " | ".join(r[k] for k in COLUMNS) + " |")
+
+    p()
+    p("## How to read it")
+    p()
+    p("- **req/s**: requests autocannon completed, divided by the duration it reports.")
+    p("- **p99 ms**: autocannon's own 99th percentile: its histogram counts whole milliseconds, "
+      "records only 2xx answers, and is not corrected for coordinated omission (no `-R`).")
+    p("- **errors**: autocannon's `errors` (connection errors and timeouts, 10 s) plus "
+      "`mismatches`; **non-2xx**: answers with any other status. Any of either fails the run.")
+    p("- **server CPU-s per M req**: user+system CPU of the server's process tree (nginx: "
+      "master and workers) from `/proc/PID/stat` over the run, per million requests.")
+    p("- **autocannon % of a core**: its user+system CPU over the wall time of its invocation "
+      "(Node.js's start included).")
+    p()
+    p("## Commands")
+    p()
+    p("From the repository root; PORT is each server's port.")
+    p()
+    p("```")
+    for c in commands:
+        p(c)
+    p("```")
+    return 0
+
+
+def main(argv):
+    if len(argv) >= 2 and argv[1] == "header":
+        print("\t".join(COLUMNS))
+        return 0
+    if len(argv) == 11 and argv[1] == "row":
+        return row(argv[2:])
+    if len(argv) == 6 and argv[1] == "report":
+        return report(argv[2:])
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
