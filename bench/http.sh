@@ -30,8 +30,10 @@
 # non-zero if any run had errors, a server died or a response check failed;
 # the report is still written, with the problem marked.
 #
-# wrk only: the bombardier rows issue 12 asks for cannot be run on this machine (Debian's
-# `bombardier` is a game; the HTTP tool's Go module cannot be fetched). bench/README.md says more.
+# wrk only. The bombardier rows issue 12 asks for cannot be run on this machine (Debian's
+# `bombardier` is a game; the HTTP tool's Go module cannot be fetched): bench/autocannon.sh,
+# which `make bench` runs next, gives them with autocannon (npm, pinned in tools/autocannon)
+# standing in. bench/README.md says more.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
