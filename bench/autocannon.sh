@@ -81,21 +81,21 @@ setup_scratch() {
   : >"$SCRATCH/commands.txt"
 }
 
-# Fill AC_CMD for test $1 against port $2 for $3 seconds in layout $4. No extra headers: the
-# command of the issue, with -j for the JSON report.
-ac_cmd() {
+# Fill LOAD_CMD for test $1 against port $2 for $3 seconds in layout $4 (for lib.sh's
+# run_interleaved). No extra headers: the command of the issue, with -j for the JSON report.
+load_cmd() {
   local test=$1 port=$2 secs=$3 layout=$4 prefix=()
   [ "$layout" = pinned ] && prefix=(taskset -c "$CLIENT_CPU")
-  AC_CMD=("${prefix[@]}" "$AUTOCANNON" -c "$CONNS" -d "$secs" -j "http://127.0.0.1:$port/$test")
+  LOAD_CMD=("${prefix[@]}" "$AUTOCANNON" -c "$CONNS" -d "$secs" -j "http://127.0.0.1:$port/$test")
 }
 
 # One recorded run of test $2 against server $3 in layout $1; appends a row to TSV.
 measure() {
   local layout=$1 test=$2 name=$3 run=$4 pid=${PID[$3]} raw c0 c1 t0 t1 client_s TIMEFORMAT='%3U %3S'
   raw=$SCRATCH/raw/$layout-$test-$name-$run
-  ac_cmd "$test" "${PORT_OF[$name]}" "$DURATION" "$layout"
+  load_cmd "$test" "${PORT_OF[$name]}" "$DURATION" "$layout"
   c0=$(tree_cpu_ticks "$pid") t0=$EPOCHREALTIME
-  { time "${AC_CMD[@]}" >"$raw.json" 2>"$raw.err"; } 2>"$raw.time" || true
+  { time "${LOAD_CMD[@]}" >"$raw.json" 2>"$raw.err"; } 2>"$raw.time" || true
   c1=$(tree_cpu_ticks "$pid") t1=$EPOCHREALTIME
   client_s=$(awk '{ print $1 + $2 }' "$raw.time")
   if ! alive "$pid"; then
@@ -124,30 +124,6 @@ measure() {
   fi
 }
 
-# Warm-up, then RUNS interleaved runs, rotating who goes first (as http.sh's run_test does).
-run_test() {
-  local layout=$1 test=$2 targets=() t run i k
-  for t in chopin nginx; do [ -n "${PID[$t]:-}" ] && targets+=("$t"); done
-  k=${#targets[@]}
-  ac_cmd "$test" PORT "$DURATION" "$layout"
-  log "== $test, $layout: $(show_cmd "${AC_CMD[@]}")"
-  printf '%s %s: %s\n' "$layout" "$test" "$(show_cmd "${AC_CMD[@]}")" >>"$SCRATCH/commands.txt"
-  if [ "$WARMUP" -gt 0 ]; then
-    for t in "${targets[@]}"; do
-      ac_cmd "$test" "${PORT_OF[$t]}" "$WARMUP" "$layout"
-      "${AC_CMD[@]}" >/dev/null 2>&1 || true
-      sleep "$PAUSE"
-    done
-  fi
-  for ((run = 1; run <= RUNS; run++)); do
-    for ((i = 0; i < k; i++)); do
-      t=${targets[$(((run - 1 + i) % k))]}
-      measure "$layout" "$test" "$t" "$run" || die "cannot continue without $t"
-      sleep "$PAUSE"
-    done
-  done
-}
-
 run_layout() {
   local layout=$1 workers=1 pinned=1 name test
   [ "$layout" = all ] && workers=$ALL_WORKERS pinned=0
@@ -155,7 +131,10 @@ run_layout() {
   start_target chopin "$workers" "$pinned"
   [ "$SKIP_NGINX" = 1 ] || start_target nginx "$workers" "$pinned"
   for name in "${!PID[@]}"; do check_target "$name"; done
-  for test in $TESTS; do run_test "$layout" "$test"; done
+  for test in $TESTS; do
+    # shellcheck disable=SC2086 # the names of the servers that run
+    run_interleaved "$layout" "$test" ${PID[chopin]:+chopin} ${PID[nginx]:+nginx}
+  done
   stop_all
 }
 
@@ -163,13 +142,7 @@ write_meta() {
   local commit
   commit=$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)
   {
-    echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
-    echo "cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
-    echo "cores=$CORES"
-    echo "kernel=$(uname -sr)"
-    echo "memory=$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
-    echo "loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)"
-    echo "nginx=$(nginx -v 2>&1 | sed 's/^nginx version: //')"
+    machine_meta
     echo "autocannon=$("$AUTOCANNON" --version 2>&1 | tr '\n' ' ' | sed 's/ *$//')"
     echo "chopin=${CHOPIN_BIN#"$ROOT/"} at $commit"
     echo "quick=${QUICK:-0}"
@@ -185,16 +158,7 @@ write_meta() {
 
 main() {
   check_knobs
-  raise_fd_limit
-  local p
-  for p in "$PORT" $((PORT + 1)); do
-    if port_busy "$p"; then die "port $p is in use; stop what listens there or pick another PORT"; fi
-  done
-  trap cleanup EXIT
-  trap 'exit 130' INT TERM
-  setup_scratch
-  write_meta
-  preflight_load
+  start_sitting "$PORT" $((PORT + 1))
   local layout
   for layout in $LAYOUTS; do run_layout "$layout"; done
   echo "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$SCRATCH/meta.txt"

@@ -14,6 +14,8 @@ import json
 import statistics
 import sys
 
+from report import read_meta, read_tsv  # http.sh's report: the same key=value and TSV files
+
 COLUMNS = ["layout", "test", "server", "run", "req_s", "requests", "p50_ms", "p99_ms", "max_ms",
            "errors", "timeouts", "non2xx", "cpu_s", "cpu_s_per_M", "server_cpu_pct",
            "client_cpu_pct"]
@@ -45,23 +47,6 @@ def row(args):
     return 0
 
 
-def read_kv(path):
-    out = {}
-    with open(path) as f:
-        for line in f:
-            k, _, v = line.rstrip("\n").partition("=")
-            if k:
-                out[k] = v
-    return out
-
-
-def read_runs(path):
-    with open(path) as f:
-        lines = [line.rstrip("\n").split("\t") for line in f if line.strip()]
-    head = lines[0]
-    return [dict(zip(head, values)) for values in lines[1:]]
-
-
 def med(runs, key):
     return statistics.median(float(r[key]) for r in runs)
 
@@ -72,8 +57,8 @@ def fmt_int(v):
 
 def report(args):
     meta_path, runs_path, notes_path, commands_path = args
-    meta = read_kv(meta_path)
-    runs = read_runs(runs_path)
+    meta = read_meta(meta_path)
+    runs = read_tsv(runs_path)
     with open(notes_path) as f:
         notes = [line.rstrip("\n") for line in f if line.strip()]
     with open(commands_path) as f:

@@ -141,8 +141,9 @@ targets_for() {
   echo "${out[*]}"
 }
 
-# Fill WRK_CMD for test $1 against port $2 for $3 seconds in layout $4.
-wrk_cmd() {
+# Fill LOAD_CMD with the wrk command for test $1 against port $2 for $3 seconds in layout $4
+# (for lib.sh's run_interleaved).
+load_cmd() {
   local test=$1 port=$2 secs=$3 layout=$4 path accept=$ACCEPT_JSON script=latency.lua
   local args=("conns=$CONNS") prefix=() threads=$ALL_WORKERS conns=$CONNS extra=()
   case $test in
@@ -155,7 +156,7 @@ wrk_cmd() {
          args=("conns=$LOGIN_CONNS" "body=$BENCH_LOGIN") extra=(-H "Content-Type: application/json") ;;
   esac
   [ "$layout" = pinned ] && prefix=(taskset -c "$CLIENT_CPU") threads=1
-  WRK_CMD=("${prefix[@]}" wrk "-t$threads" "-c$conns" "-d${secs}s" --timeout "${TIMEOUT}s" --latency
+  LOAD_CMD=("${prefix[@]}" wrk "-t$threads" "-c$conns" "-d${secs}s" --timeout "${TIMEOUT}s" --latency
     -H "Host: localhost" -H "Accept: $accept" -H "Connection: keep-alive" "${extra[@]}"
     -s "$HERE/wrk/$script" "http://127.0.0.1:$port$path" -- "${args[@]}")
 }
@@ -164,7 +165,7 @@ wrk_cmd() {
 measure() {
   local layout=$1 test=$2 name=$3 run=$4 pid=${PID[$3]} raw rssf c0 c1 sampler
   raw=$SCRATCH/raw/$layout-$test-$name-$run.txt rssf=$raw.rss
-  wrk_cmd "$test" "${PORT_OF[$name]}" "$DURATION" "$layout"
+  load_cmd "$test" "${PORT_OF[$name]}" "$DURATION" "$layout"
   # RSS under load: one sample half-way through, not after wrk has hung up.
   (sleep $((DURATION / 2)) && tree_rss_kib "$pid" >"$rssf") &
   sampler=$!
@@ -173,7 +174,7 @@ measure() {
   local m0 m1 t0 t1 wrk_s TIMEFORMAT='%3U %3S'
   m0=$(machine_busy_ticks) t0=$EPOCHREALTIME
   c0=$(tree_cpu_ticks "$pid")
-  { time "${WRK_CMD[@]}" >"$raw" 2>&1; } 2>"$raw.time" || true
+  { time "${LOAD_CMD[@]}" >"$raw" 2>&1; } 2>"$raw.time" || true
   c1=$(tree_cpu_ticks "$pid")
   m1=$(machine_busy_ticks) t1=$EPOCHREALTIME
   wrk_s=$(awk '{ print $1 + $2 }' "$raw.time")
@@ -229,29 +230,9 @@ measure() {
 }
 
 run_test() {
-  local layout=$1 test=$2 targets=() t run i k
-  read -r -a targets <<<"$(targets_for "$test" "$layout")"
-  k=${#targets[@]}
-  [ "$k" -gt 0 ] || return 0
-  wrk_cmd "$test" PORT "$DURATION" "$layout"
-  log "== $test, $layout: $(show_cmd "${WRK_CMD[@]}")"
-  printf '%s %s: %s\n' "$layout" "$test" "$(show_cmd "${WRK_CMD[@]}")" >>"$SCRATCH/commands.txt"
-  if [ "$WARMUP" -gt 0 ]; then
-    for t in "${targets[@]}"; do
-      wrk_cmd "$test" "${PORT_OF[$t]}" "$WARMUP" "$layout"
-      "${WRK_CMD[@]}" >/dev/null 2>&1 || true
-      sleep "$PAUSE"
-    done
-  fi
-  # Interleave the servers and rotate who goes first each run, so a drift in
-  # host noise over the test falls on all of them alike.
-  for ((run = 1; run <= RUNS; run++)); do
-    for ((i = 0; i < k; i++)); do
-      t=${targets[$(((run - 1 + i) % k))]}
-      measure "$layout" "$test" "$t" "$run" || die "cannot continue without $t"
-      sleep "$PAUSE"
-    done
-  done
+  local targets=()
+  read -r -a targets <<<"$(targets_for "$2" "$1")"
+  run_interleaved "$1" "$2" "${targets[@]}"
 }
 
 run_layout() {
@@ -275,13 +256,7 @@ write_meta() {
   local f=$SCRATCH/meta.txt commit
   commit=$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)
   {
-    echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
-    echo "cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
-    echo "cores=$CORES"
-    echo "kernel=$(uname -sr)"
-    echo "memory=$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
-    echo "loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)"
-    echo "nginx=$(nginx -v 2>&1 | sed 's/^nginx version: //')"
+    machine_meta
     echo "wrk=$(wrk -v 2>&1 | head -n 1 | awk '{ print $2 }')"
     echo "chopin=${CHOPIN_BIN#"$ROOT/"} at $commit${BENCH_BUILD:+, built with make all $BENCH_BUILD}"
     case $CHOPIN_BIN in */stand-in.sh) echo "stand_in=bench/stand-in.sh (STAND_IN=${STAND_IN:-nginx})" ;; esac
@@ -298,16 +273,7 @@ write_meta() {
 
 main() {
   check_knobs
-  raise_fd_limit
-  local p
-  for p in "$PORT" $((PORT + 1)) $((PORT + 2)); do
-    if port_busy "$p"; then die "port $p is in use; stop what listens there or pick another PORT"; fi
-  done
-  trap cleanup EXIT
-  trap 'exit 130' INT TERM
-  setup_scratch
-  write_meta
-  preflight_load
+  start_sitting "$PORT" $((PORT + 1)) $((PORT + 2))
   local layout
   for layout in $LAYOUTS; do run_layout "$layout"; done
   echo "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$SCRATCH/meta.txt"

@@ -162,9 +162,26 @@ stop_tree() {
 # ---- The servers under test, shared by http.sh and autocannon.sh, so that both start and check
 # chopin and nginx the same way. These use the caller's globals: ROOT and HERE (the repository
 # and bench/), SCRATCH (with logs/), PORT (chopin; nginx is PORT+1, chopin-std PORT+2),
-# SERVER_CPU, CHOPIN_BIN, CHOPIN_ARGS, HZ, CORES, FAILED, and the associative arrays PID and
-# PORT_OF (declare -A). Notes for the report go to SCRATCH/notes.txt.
+# SERVER_CPU, CHOPIN_BIN, CHOPIN_ARGS, HZ, CORES, RUNS, WARMUP, DURATION, PAUSE, FAILED, and
+# the associative arrays PID and PORT_OF (declare -A). Notes for the report go to
+# SCRATCH/notes.txt, commands to SCRATCH/commands.txt.
 FAILED=${FAILED:-0}  # set to 1 on anything that makes the numbers untrustworthy
+
+# The start of a sitting: a higher open-file limit, ports $@ free (or die), servers stopped and
+# the scratch folder removed on exit (cleanup), the caller's setup_scratch (creates SCRATCH) and
+# write_meta (SCRATCH/meta.txt), then a warning if the machine is busy already.
+start_sitting() {
+  raise_fd_limit
+  local p
+  for p in "$@"; do
+    if port_busy "$p"; then die "port $p is in use; stop what listens there or pick another PORT"; fi
+  done
+  trap cleanup EXIT
+  trap 'exit 130' INT TERM
+  setup_scratch
+  write_meta
+  preflight_load
+}
 
 # Soft open-file limit up to the hard one: the idle test needs 10,000+ fds in
 # the client and in the server, and children inherit the limit.
@@ -283,4 +300,45 @@ preflight_load() {
     shout "other processes are using ${pct}% of the CPUs before the benchmark; expect noisy numbers"
     note "the machine was ${pct}% busy with other work before the runs started; req/s ratios are unreliable"
   fi
+}
+
+# The test's warm-up and recorded runs for layout $1, test $2 against servers $3...: each
+# server gets a WARMUP-second unrecorded run, then RUNS recorded ones. The caller defines
+# `load_cmd TEST PORT SECONDS LAYOUT` (fills the array LOAD_CMD with the load generator's
+# command) and `measure LAYOUT TEST SERVER RUN` (one recorded run; non-zero if the server died).
+run_interleaved() {
+  local layout=$1 test=$2 targets t run i k
+  shift 2
+  targets=("$@") k=$#
+  [ "$k" -gt 0 ] || return 0
+  load_cmd "$test" PORT "$DURATION" "$layout"
+  log "== $test, $layout: $(show_cmd "${LOAD_CMD[@]}")"
+  printf '%s %s: %s\n' "$layout" "$test" "$(show_cmd "${LOAD_CMD[@]}")" >>"$SCRATCH/commands.txt"
+  if [ "$WARMUP" -gt 0 ]; then
+    for t in "${targets[@]}"; do
+      load_cmd "$test" "${PORT_OF[$t]}" "$WARMUP" "$layout"
+      "${LOAD_CMD[@]}" >/dev/null 2>&1 || true
+      sleep "$PAUSE"
+    done
+  fi
+  # Interleave the servers and rotate who goes first each run, so a drift in
+  # host noise over the test falls on all of them alike.
+  for ((run = 1; run <= RUNS; run++)); do
+    for ((i = 0; i < k; i++)); do
+      t=${targets[$(((run - 1 + i) % k))]}
+      measure "$layout" "$test" "$t" "$run" || die "cannot continue without $t"
+      sleep "$PAUSE"
+    done
+  done
+}
+
+# The machine and the reference server, as key=value lines for a report's meta file.
+machine_meta() {
+  echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+  echo "cores=$CORES"
+  echo "kernel=$(uname -sr)"
+  echo "memory=$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
+  echo "loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "nginx=$(nginx -v 2>&1 | sed 's/^nginx version: //')"
 }
