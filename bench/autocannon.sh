@@ -8,7 +8,7 @@
 # autocannon (`make autocannon`) exist:
 #
 #   bench/autocannon.sh            # ~5 min
-#   QUICK=1 bench/autocannon.sh    # smoke run, ~30 s
+#   QUICK=1 bench/autocannon.sh    # smoke run, ~45 s
 #
 # autocannon runs in one Node.js thread and is usually the bottleneck at 256 connections: its
 # req/s are then its own limit more than the servers'. So each run also records autocannon's
@@ -91,12 +91,14 @@ load_cmd() {
 
 # One recorded run of test $2 against server $3 in layout $1; appends a row to TSV.
 measure() {
-  local layout=$1 test=$2 name=$3 run=$4 pid=${PID[$3]} raw c0 c1 t0 t1 client_s TIMEFORMAT='%3U %3S'
+  local layout=$1 test=$2 name=$3 run=$4 pid=${PID[$3]} raw c0 c1 t0 t1 m0 m1 client_s
+  local TIMEFORMAT='%3U %3S'
   raw=$SCRATCH/raw/$layout-$test-$name-$run
   load_cmd "$test" "${PORT_OF[$name]}" "$DURATION" "$layout"
-  c0=$(tree_cpu_ticks "$pid") t0=$EPOCHREALTIME
+  # The machine's busy time less the server's and autocannon's is what other processes took.
+  m0=$(machine_busy_ticks) c0=$(tree_cpu_ticks "$pid") t0=$EPOCHREALTIME
   { time "${LOAD_CMD[@]}" >"$raw.json" 2>"$raw.err"; } 2>"$raw.time" || true
-  c1=$(tree_cpu_ticks "$pid") t1=$EPOCHREALTIME
+  c1=$(tree_cpu_ticks "$pid") m1=$(machine_busy_ticks) t1=$EPOCHREALTIME
   client_s=$(awk '{ print $1 + $2 }' "$raw.time")
   if ! alive "$pid"; then
     shout "$name died during $test ($layout) run $run; its log: $SCRATCH/logs"
@@ -106,7 +108,8 @@ measure() {
   fi
   local row
   if ! row=$(python3 "$HERE/autocannon_report.py" row "$raw.json" "$layout" "$test" "$name" "$run" \
-    $((c1 - c0)) "$HZ" "$client_s" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')"); then
+    $((c1 - c0)) "$HZ" "$client_s" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" \
+    $((m1 - m0)) "$CORES"); then
     cat "$raw.err" >&2
     shout "autocannon produced no result for $name $test ($layout) run $run"
     note "FAILED: autocannon produced no result for $name $test ($layout) run $run"
@@ -115,8 +118,8 @@ measure() {
   fi
   printf '%s\n' "$row" >>"$TSV"
   printf '%s\n' "$row" | awk -F'\t' '{
-    printf "bench:   %-7s run %s: %7s req/s  p99 %4s ms  %6.2f CPU-s/M req  server %3s%%  autocannon %3s%%  errors %s  non-2xx %s\n",
-      $3, $4, $5, $8, $14, $15, $16, $10, $12 }' >&2
+    printf "bench:   %-7s run %s: %7s req/s  p99 %4s ms  %6.2f CPU-s/M req  server %3s%%  autocannon %3s%%  errors %s  non-2xx %s  others %s%%\n",
+      $3, $4, $5, $8, $14, $15, $16, $10, $12, $17 }' >&2
   if ! printf '%s\n' "$row" | awk -F'\t' '$10 == 0 && $12 == 0 { ok = 1 } END { exit !ok }'; then
     shout "$name $test ($layout) run $run had errors or non-2xx answers"
     note "FAILED: $name $test ($layout) run $run had $(printf '%s' "$row" | cut -f10) errors and $(printf '%s' "$row" | cut -f12) non-2xx answers"

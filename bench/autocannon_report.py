@@ -3,10 +3,11 @@
 
   autocannon_report.py header
       the first line of the runs file (tab-separated)
-  autocannon_report.py row JSON LAYOUT TEST SERVER RUN TICKS HZ CLIENT_CPU_S WALL_S
-      one run: autocannon's JSON report (-j), the server tree's CPU ticks during it, and
-      autocannon's own CPU seconds over the wall time of its invocation -> one row on stdout;
-      exit status 1 if the JSON is missing or malformed
+  autocannon_report.py row JSON LAYOUT TEST SERVER RUN TICKS HZ CLIENT_CPU_S WALL_S BUSY CORES
+      one run: autocannon's JSON report (-j), the server tree's CPU ticks during it,
+      autocannon's own CPU seconds over the wall time of its invocation, and the machine's busy
+      ticks over CORES cores -> one row on stdout; exit status 1 if the JSON is missing or
+      malformed
   autocannon_report.py report META RUNS NOTES COMMANDS
       the Markdown report on stdout: medians per layout, test and server, then every run
 """
@@ -18,13 +19,13 @@ from report import read_meta, read_tsv  # http.sh's report: the same key=value a
 
 COLUMNS = ["layout", "test", "server", "run", "req_s", "requests", "p50_ms", "p99_ms", "max_ms",
            "errors", "timeouts", "non2xx", "cpu_s", "cpu_s_per_M", "server_cpu_pct",
-           "client_cpu_pct"]
+           "client_cpu_pct", "other_cpu_pct"]
 # autocannon at or above this share of one core is taken to be the bottleneck.
 SATURATED_PCT = 90
 
 
 def row(args):
-    path, layout, test, server, run, ticks, hz, client_s, wall = args
+    path, layout, test, server, run, ticks, hz, client_s, wall, busy, cores = args
     try:
         with open(path) as f:
             r = json.load(f)
@@ -39,10 +40,12 @@ def row(args):
         print("autocannon_report.py: %s: %s" % (path, e), file=sys.stderr)
         return 1
     cpu = int(ticks) / float(hz)
+    wall, client_s = float(wall), float(client_s)
+    others = 100 * (int(busy) / float(hz) - cpu - client_s) / (wall * int(cores))
     values = [layout, test, server, run, "%.0f" % (requests / secs), requests,
               "%g" % lat["p50"], "%g" % lat["p99"], "%g" % lat["max"], errors, timeouts, non2xx,
               "%.2f" % cpu, "%.3f" % (cpu / requests * 1e6 if requests else 0),
-              "%.0f" % (100 * cpu / secs), "%.0f" % (100 * float(client_s) / float(wall))]
+              "%.0f" % (100 * cpu / secs), "%.0f" % (100 * client_s / wall), "%.0f" % others]
     print("\t".join(str(v) for v in values))
     return 0
 
@@ -132,19 +135,21 @@ def report(args):
     p()
     p("autocannon runs in one Node.js thread. A run where it used %d%% of one core or more "
       "is client-bound: its req/s is autocannon's limit, and the server's CPU per request "
-      "(with how busy the server was) is what compares the servers." % SATURATED_PCT)
+      "(with how busy the server was) is what compares the servers. Medians of the runs." %
+      SATURATED_PCT)
     p()
-    p("| test | layout | server | runs client-bound | autocannon % of a core (median) | "
-      "server % of its worker cores (median) |")
-    p("| --- | --- | --- | ---: | ---: | ---: |")
+    p("| test | layout | server | runs client-bound | autocannon % of a core | "
+      "server % of its worker cores | others % of the machine |")
+    p("| --- | --- | --- | ---: | ---: | ---: | ---: |")
     total = saturated = 0
     for layout, test, name, rs in bound:
         sat = sum(1 for r in rs if float(r["client_cpu_pct"]) >= SATURATED_PCT)
         total += len(rs)
         saturated += sat
-        p("| /%s | %s | %s | %d of %d | %.0f | %.0f |" % (
+        p("| /%s | %s | %s | %d of %d | %.0f | %.0f | %.0f |" % (
             test, layout, name, sat, len(rs), med(rs, "client_cpu_pct"),
-            med(rs, "server_cpu_pct") / max(workers.get(layout, 1), 1)))
+            med(rs, "server_cpu_pct") / max(workers.get(layout, 1), 1),
+            med(rs, "other_cpu_pct")))
     p()
     if total and saturated == total:
         p("**autocannon saturated its core in every run: the req/s columns measure the client, "
@@ -160,8 +165,8 @@ def report(args):
     p()
     p("| layout | test | server | run | req/s | requests | p50 ms | p99 ms | max ms | errors | "
       "timeouts | non-2xx | server CPU-s | CPU-s per M req | server % of a core | "
-      "autocannon % of a core |")
-    p("|" + " --- |" * 3 + " ---: |" * 13)
+      "autocannon % of a core | others % of the machine |")
+    p("|" + " --- |" * 3 + " ---: |" * 14)
     for r in runs:
         p("| " + " | ".join(r[k] for k in COLUMNS) + " |")
 
@@ -176,7 +181,10 @@ def report(args):
     p("- **server CPU-s per M req**: user+system CPU of the server's process tree (nginx: "
       "master and workers) from `/proc/PID/stat` over the run, per million requests.")
     p("- **autocannon % of a core**: its user+system CPU over the wall time of its invocation "
-      "(Node.js's start included).")
+      "(Node.js's start, about 0.4 CPU-s, included).")
+    p("- **others % of the machine**: the machine's busy time (`/proc/stat`) less the server's "
+      "and autocannon's, over all cores: other processes on a shared host, per run. Where it is "
+      "high, neither the req/s nor the client-bound verdict can be trusted.")
     p()
     p("## Commands")
     p()
@@ -193,7 +201,7 @@ def main(argv):
     if len(argv) >= 2 and argv[1] == "header":
         print("\t".join(COLUMNS))
         return 0
-    if len(argv) == 11 and argv[1] == "row":
+    if len(argv) == 13 and argv[1] == "row":
         return row(argv[2:])
     if len(argv) == 6 and argv[1] == "report":
         return report(argv[2:])
