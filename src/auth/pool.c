@@ -12,7 +12,10 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "auth/internal.h"
@@ -106,9 +109,25 @@ static void run(const struct ch_auth *a, struct job *j)
     }
 }
 
+/* Hashing is bulk work and the event loops are latency work: the pool's threads run at a
+ * lower priority (nice +10, SCHED_BATCH), so a loop thread that wakes with requests to answer
+ * preempts a hash in progress instead of waiting out its time slice. When the cores are not
+ * busy with requests, hashes still get all of them. Linux applies both to the calling thread
+ * only. Failure (a sandbox refusing the call) leaves the normal priority: not worth a log. */
+static void lower_priority(void)
+{
+    struct sched_param sp = {0};
+    (void)pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp);
+    pid_t tid = (pid_t)syscall(SYS_gettid);
+    errno = 0;
+    int nice = getpriority(PRIO_PROCESS, (id_t)tid);
+    if (errno == 0 && nice < 10) (void)setpriority(PRIO_PROCESS, (id_t)tid, nice + 10);
+}
+
 static void *thread_main(void *arg)
 {
     struct ch__auth_pool *p = arg;
+    lower_priority();
     pthread_mutex_lock(&p->mu);
     for (;;) {
         while (!p->qhead && !p->quit) pthread_cond_wait(&p->cv, &p->mu);

@@ -69,7 +69,10 @@ def signup_conflicts_and_validation():
 @case
 def login_failures_do_not_enumerate():
     # Unknown account and wrong password: the same status, body and challenge, and about the
-    # same time (both run Argon2id; medians of interleaved attempts within 20%). The lockout
+    # same time (both run Argon2id). Of 31 interleaved attempts each, the fastest must be
+    # within 20%: load on the machine only adds time, so the minimum is the work the server
+    # does (an unknown user answered without hashing would be ~10x faster), where a median
+    # moves with whatever else the two cores run. The lockout
     # and the rate limit would answer 429 after a few of these attempts: off here, they have
     # their own tests (test_auth_sessions.py).
     env = {"AUTH_ARGON2_MEMORY": "8192", "AUTH_ARGON2_ITERATIONS": "2",
@@ -91,11 +94,12 @@ def login_failures_do_not_enumerate():
                     t0 = time.perf_counter()
                     eq(post(c, "/api/auth/login", {"email": who, "password": "wrong"}).status, 401)
                     out.append(time.perf_counter() - t0)
-            mw, mu = statistics.median(tw), statistics.median(tu)
-            print("    %s: wrong password median %.1f ms, unknown user %.1f ms"
-                  % (name, mw * 1000, mu * 1000))
-            check(abs(mw - mu) <= 0.2 * max(mw, mu),
-                  "%s: medians %.1f ms vs %.1f ms differ by more than 20%%" % (name, mw * 1000, mu * 1000))
+            fw, fu = min(tw), min(tu)
+            print("    %s: wrong password fastest %.1f ms (median %.1f), unknown user %.1f ms "
+                  "(median %.1f)" % (name, fw * 1000, statistics.median(tw) * 1000, fu * 1000,
+                                     statistics.median(tu) * 1000))
+            check(abs(fw - fu) <= 0.2 * max(fw, fu),
+                  "%s: fastest %.1f ms vs %.1f ms differ by more than 20%%" % (name, fw * 1000, fu * 1000))
 
 
 @case
