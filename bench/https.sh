@@ -21,7 +21,8 @@
 #
 # Knobs: PORT [18480] (chopin PORT, nginx PORT+1), WORKERS [nproc], DURATION [10], RUNS [3],
 # CONNS [256], DEPTH [16], HS_CLIENTS [2 x WORKERS], TLS_KTLS [off] (passed to chopin),
-# CHOPIN_BIN [build/chopin], RESULTS_DIR [bench/results], SKIP_NGINX=1, QUICK=1.
+# CHOPIN_BIN [build/chopin], RESULTS_DIR [bench/results], SKIP_NGINX=1, QUICK=1,
+# TESTS ["json plaintext-pipe full resumed"] (a subset runs only those rows).
 # Writes RESULTS_DIR/https-DATE-TIME.md and prints the table; medians of RUNS.
 set -euo pipefail
 
@@ -33,6 +34,10 @@ ROOT=$(cd "$HERE/.." && pwd)
 if [ "${QUICK:-0}" = 1 ]; then : "${DURATION:=2}" "${RUNS:=1}"; fi
 PORT=${PORT:-18480} WORKERS=${WORKERS:-$(nproc)} DURATION=${DURATION:-10} RUNS=${RUNS:-3}
 CONNS=${CONNS:-256} DEPTH=${DEPTH:-16} HS_CLIENTS=${HS_CLIENTS:-$((2 * WORKERS))}
+TESTS=${TESTS:-"json plaintext-pipe full resumed"}
+for t in $TESTS; do
+  case $t in json | plaintext-pipe | full | resumed) ;; *) echo "https.sh: unknown test '$t'" >&2; exit 2 ;; esac
+done
 CHOPIN_BIN=${CHOPIN_BIN:-build/chopin} RESULTS_DIR=${RESULTS_DIR:-$ROOT/bench/results}
 SKIP_NGINX=${SKIP_NGINX:-0} TLS_KTLS=${TLS_KTLS:-off}
 HZ=$(getconf CLK_TCK)
@@ -198,10 +203,14 @@ start chopin "$PORT"
 [ "$SKIP_NGINX" = 1 ] || start nginx $((PORT + 1))
 
 declare -A RES=() CPU=() RESUMED=()
-for test in json plaintext-pipe full resumed; do
+for test in $TESTS; do
   for name in "${SERVERS[@]}"; do : >"$SCRATCH/$test-$name.vals"; : >"$SCRATCH/$test-$name.cpu"; done
   for ((run = 1; run <= RUNS; run++)); do
-    for name in "${SERVERS[@]}"; do
+    # The servers take turns, the first one changing every run, so neither always meets
+    # the machine's state left by the other.
+    order=("${SERVERS[@]}")
+    if ((run % 2 == 0)) && ((${#SERVERS[@]} == 2)); then order=("${SERVERS[1]}" "${SERVERS[0]}"); fi
+    for name in "${order[@]}"; do
       p=
       case $test in
       json | plaintext-pipe) read -r v c < <(run_wrk "$test" "$name") ;;
@@ -237,7 +246,7 @@ report=$RESULTS_DIR/https-$(date -u +%Y-%m-%d-%H%M).md
   echo
   echo "| test | chopin | nginx | chopin/nginx | chopin CPU-us | nginx CPU-us | nginx/chopin CPU |"
   echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
-  for test in json plaintext-pipe full resumed; do
+  for test in $TESTS; do
     case $test in
     json) label="/json keep-alive (req/s)" ;;
     plaintext-pipe) label="/plaintext pipelined $DEPTH (req/s)" ;;

@@ -26,3 +26,13 @@ bench-db:
 	CHOPIN_BIN="$${CHOPIN_BIN:-$(O)/chopin}" bench/db.sh
 
 .PHONY: bench-db
+
+# make bench-tls-instructions: user-space instructions per HTTPS connection (full and resumed
+# handshake + one GET), chopin against nginx, under callgrind (bench/tls_instructions.sh):
+# repeatable on a busy machine, where the handshake rates of bench/https.sh are not.
+bench-tls-instructions:
+	@scripts/deps.sh bench
+	$(MAKE) all
+	CHOPIN_BIN="$${CHOPIN_BIN:-$(O)/chopin}" bench/tls_instructions.sh
+
+.PHONY: bench-tls-instructions

@@ -8,7 +8,7 @@ for group in "$@"; do
     case $group in
     build) pkgs="$pkgs gcc make pkg-config libsqlite3-dev libpq-dev libssl-dev zlib1g-dev libbrotli-dev libargon2-dev" ;;
     test) pkgs="$pkgs gcc make pkg-config libsqlite3-dev libpq-dev libssl-dev zlib1g-dev libbrotli-dev libargon2-dev openssl python3 postgresql curl clang libclang-rt-14-dev chromium haproxy python3-prometheus-client wrk" ;;
-    bench) pkgs="$pkgs gcc make pkg-config libsqlite3-dev libpq-dev libssl-dev zlib1g-dev libbrotli-dev libargon2-dev wrk nginx gnuplot-nox python3 curl procps libmimalloc-dev openssl" ;;
+    bench) pkgs="$pkgs gcc make pkg-config libsqlite3-dev libpq-dev libssl-dev zlib1g-dev libbrotli-dev libargon2-dev wrk nginx gnuplot-nox python3 curl procps libmimalloc-dev openssl valgrind" ;;
     bench-json) pkgs="$pkgs gcc make pkg-config libcjson-dev libjansson-dev gnuplot-nox" ;;
     bench-db) pkgs="$pkgs wrk postgresql postgresql-contrib gnuplot-nox python3" ;;
     fuzz) pkgs="$pkgs clang libclang-rt-14-dev" ;;
