@@ -9,15 +9,19 @@
  * over an existing file: when one of its files exists it writes nothing and says which.
  *
  * With --auth the routes sit behind ch_auth_required() and every row belongs to the user who
- * created it (owner_id, a foreign key to auth_users). The first such resource also writes
+ * created it (owner_id, a foreign key to auth_users). A ref:OTHER field whose table is
+ * owner-scoped (the CREATE TABLE of OTHERs in migrations/ has owner_id) accepts only the
+ * user's own OTHER rows, checked in the same statement (see param()). The first such resource also writes
  * src/auth.h and src/auth.c (the auth object, the account routes at /api/auth) and wires them
  * into src/app.c at its chopin:settings, chopin:configured and chopin:free lines. */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -37,8 +41,12 @@ static const char usage[] =
     "\n"
     "--auth  the routes need a bearer token (401 without one) and each row belongs to the\n"
     "        user who created it (column owner_id): users list, read, change and delete only\n"
-    "        their own rows (another user's is 404), and unique holds per user. The first\n"
-    "        --auth resource also writes src/auth.c, which mounts the account routes\n"
+    "        their own rows (another user's is 404), and unique holds per user. A ref:OTHER\n"
+    "        to an owner-scoped OTHER (its CREATE TABLE in migrations/ has owner_id, as --auth\n"
+    "        writes; or OTHER is NAME) must name one of the user's own OTHERs: another user's\n"
+    "        answers 409, exactly as a missing one does (null stays allowed when optional);\n"
+    "        a shared OTHER (no owner_id) takes any of its rows. Generate OTHER first. The\n"
+    "        first --auth resource also writes src/auth.c, which mounts the account routes\n"
     "        (POST /api/auth/signup, /api/auth/login, GET /api/auth/me; table auth_users), and\n"
     "        adds JWT_SECRET to .env.example (required in production, at least 32 bytes).\n"
     "\n"
@@ -76,6 +84,12 @@ struct field {
     enum ftype type;
     char ref[64]; /* F_REF: the other resource, plural */
     int optional, unique;
+    /* F_REF under --auth: the other table is owner-scoped (it has owner_id), so the row named
+     * must be the signed-in user's own. */
+    int owned;
+    /* F_REF: the JSON body (escaped for a C string) of a new row of the other table, for the
+     * generated test; empty when the generator cannot make one. */
+    char parent[512];
 };
 
 /* A growing text, for the generated files. */
@@ -198,6 +212,213 @@ struct resource {
     long version;
     int auth; /* --auth: owner_id, the guard, rows scoped to their owner */
 };
+
+/* Reading the project's migrations, to learn about the table a ref:OTHER field names: whether
+ * it is owner-scoped, and how the generated test can make a row of it. Only the CREATE TABLE
+ * statements count, as chopin generate and careful hands write them; a column added later
+ * (ALTER TABLE) is not seen. */
+
+/* Skips blanks and -- comments. */
+static const char *skip_space(const char *s)
+{
+    for (;;) {
+        while (isspace((unsigned char)*s)) s++;
+        if (s[0] != '-' || s[1] != '-') return s;
+        while (*s && *s != '\n') s++;
+    }
+}
+
+static int ident_char(char c)
+{
+    return isalnum((unsigned char)c) || c == '_';
+}
+
+/* The length of the word at s: letters, digits and _. */
+static size_t word_len(const char *s)
+{
+    size_t n = 0;
+    while (ident_char(s[n])) n++;
+    return n;
+}
+
+/* Whether the word at s is `w`, in any case. */
+static int is_word(const char *s, const char *w)
+{
+    size_t n = strlen(w);
+    return word_len(s) == n && !strncasecmp(s, w, n);
+}
+
+/* Whether s[0..len) has the word `w` (any case). */
+static int has_word(const char *s, size_t len, const char *w)
+{
+    size_t n = strlen(w);
+    for (size_t i = 0; i + n <= len; i++)
+        if ((i == 0 || !ident_char(s[i - 1])) && is_word(s + i, w)) return 1;
+    return 0;
+}
+
+/* Where the column list of "CREATE TABLE [IF NOT EXISTS] table (" starts in `sql` (after the
+ * parenthesis), or NULL. */
+static const char *find_create(const char *sql, const char *table)
+{
+    for (const char *p = sql; *p; p++) {
+        if ((p > sql && ident_char(p[-1])) || !is_word(p, "create")) continue;
+        const char *q = skip_space(p + 6);
+        if (!is_word(q, "table")) continue;
+        q = skip_space(q + 5);
+        if (is_word(q, "if")) {
+            q = skip_space(q + 2);
+            if (is_word(q, "not")) q = skip_space(q + 3);
+            if (is_word(q, "exists")) q = skip_space(q + 6);
+        }
+        if (!is_word(q, table)) continue;
+        q = skip_space(q + strlen(table));
+        if (*q == '(') return q + 1;
+    }
+    return NULL;
+}
+
+/* What a migration says about one table. */
+struct table_info {
+    int found; /* a CREATE TABLE of it */
+    int owned; /* it has an owner_id column */
+    int makeable; /* every required column has a sample value */
+    int unique; /* some column or constraint is UNIQUE: a rerun could not make the row again */
+    struct text body; /* the sample row as JSON, escaped for a C string */
+};
+
+/* The sample value of a required column of SQL type `type` (PostgreSQL's or SQLite's names,
+ * as the migrations chopin generate writes use them), or NULL. */
+static const char *sample_for(const char *type)
+{
+    static const struct {
+        const char *sql;
+        enum ftype ft;
+    } map[] = {
+        {"text", F_TEXT},       {"varchar", F_TEXT},  {"integer", F_INT},
+        {"int", F_INT},         {"bigint", F_INT},    {"smallint", F_INT},
+        {"boolean", F_BOOL},    {"bool", F_BOOL},     {"double", F_FLOAT},
+        {"real", F_FLOAT},      {"float", F_FLOAT},   {"timestamptz", F_TIMESTAMP},
+        {"timestamp", F_TIMESTAMP},
+    };
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (is_word(type, map[i].sql)) return types[map[i].ft].sample;
+    return NULL;
+}
+
+/* Reads the column list at `cols` (after "CREATE TABLE name (") into `info`. */
+static void read_columns(const char *cols, struct table_info *info)
+{
+    info->found = 1;
+    info->makeable = 1;
+    add(&info->body, "{");
+    int n = 0;
+    const char *s = cols;
+    while (*s) {
+        /* One item: up to a comma or the closing parenthesis, outside nested ones. */
+        const char *item = skip_space(s), *e = item;
+        int depth = 0;
+        for (; *e && (depth > 0 || (*e != ',' && *e != ')')); e++) {
+            if (*e == '(') depth++;
+            else if (*e == ')') depth--;
+        }
+        size_t len = (size_t)(e - item), name = word_len(item);
+        if (has_word(item, len, "unique")) info->unique = 1;
+        if (name && !is_word(item, "constraint") && !is_word(item, "unique") &&
+            !is_word(item, "primary") && !is_word(item, "foreign") && !is_word(item, "check")) {
+            if (is_word(item, "owner_id")) info->owned = 1;
+            int required = has_word(item, len, "not") && has_word(item, len, "null") &&
+                           !has_word(item, len, "default") && !has_word(item, len, "primary") &&
+                           !is_word(item, "owner_id");
+            if (required) {
+                const char *sample = sample_for(skip_space(item + name));
+                if (!sample || has_word(item, len, "references")) info->makeable = 0;
+                else add(&info->body, "%s\\\"%.*s\\\":%s", n++ ? "," : "", (int)name, item, sample);
+            }
+        }
+        if (*e != ',') break;
+        s = e + 1;
+    }
+    add(&info->body, "}");
+    if (info->body.oom) info->makeable = 0;
+}
+
+/* What the migrations in migrations/ (not the down steps) say about table `table`: the first
+ * CREATE TABLE of it. The caller frees info->body.p. */
+static void table_info(const char *table, struct table_info *info)
+{
+    memset(info, 0, sizeof(*info));
+    DIR *d = opendir("migrations");
+    if (!d) return;
+    struct dirent *e;
+    while (!info->found && (e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        if (n < 4 || strcmp(e->d_name + n - 4, ".sql") ||
+            (n >= 9 && !strcmp(e->d_name + n - 9, ".down.sql")))
+            continue;
+        char path[512];
+        snprintf(path, sizeof(path), "migrations/%s", e->d_name);
+        char *sql = cli_read_file(path);
+        const char *cols = sql ? find_create(sql, table) : NULL;
+        if (cols) read_columns(cols, info);
+        free(sql);
+    }
+    closedir(d);
+}
+
+/* Settles, for each ref:OTHER field of an --auth resource, whether OTHER is owner-scoped and
+ * how the generated test makes a row of it, and says so. A reference to the resource itself
+ * follows its own --auth. Returns 0, or 1 when memory ran out. */
+static int resolve_refs(struct resource *r)
+{
+    for (int i = 0; i < r->nfields; i++) {
+        struct field *f = &r->fields[i];
+        if (f->type != F_REF) continue;
+        struct table_info info;
+        if (!strcmp(f->ref, r->plural)) {
+            /* Itself: a row with the required fields, none of them a reference. */
+            memset(&info, 0, sizeof(info));
+            info.found = info.makeable = 1;
+            info.owned = r->auth;
+            add(&info.body, "{");
+            for (int k = 0, n = 0; k < r->nfields; k++) {
+                const struct field *o = &r->fields[k];
+                if (o->optional) continue;
+                if (o->type == F_REF) info.makeable = 0;
+                else
+                    add(&info.body, "%s\\\"%s\\\":%s", n++ ? "," : "", o->name,
+                        types[o->type].sample);
+            }
+            add(&info.body, "}");
+        } else {
+            table_info(f->ref, &info);
+        }
+        if (info.body.oom) {
+            free(info.body.p);
+            return 1;
+        }
+        f->owned = r->auth && info.owned;
+        /* The test makes a row through the other resource's routes: only a generated
+         * resource (src/OTHERs.c) is known to have them. */
+        char src[160];
+        snprintf(src, sizeof(src), "src/%s.c", f->ref);
+        int routes = !strcmp(f->ref, r->plural) || access(src, F_OK) == 0;
+        /* Rows of a shared table stay behind, and a unique value would stop the test's
+         * next run against a kept database (its users are new each run: owned rows differ). */
+        int again = info.owned || !info.unique;
+        if (routes && again && info.found && info.makeable && info.body.len < sizeof(f->parent))
+            snprintf(f->parent, sizeof(f->parent), "%s", info.body.p);
+        free(info.body.p);
+        if (!r->auth) continue;
+        if (f->owned)
+            printf("%s: %s is owner-scoped; only the user's own %s may be named\n", f->name,
+                   f->ref, f->ref);
+        else
+            printf("%s: %s has no owner_id%s; any of its rows may be named\n", f->name, f->ref,
+                   info.found ? "" : " (no migration in migrations/ creates it)");
+    }
+    return 0;
+}
 
 static void migration(const struct resource *r, struct text *t, int pg)
 {
@@ -323,6 +544,24 @@ static void handlers(const struct resource *r, struct text *t)
         who, key, keyargs, r->Title);
 }
 
+/* Field f's parameter $k in a statement whose owner is $owner. A reference to an
+ * owner-scoped table passes when it is null or names one of the owner's rows, and becomes 0
+ * otherwise: no row has id 0 (ids start at 1), so the foreign key refuses it exactly as it
+ * refuses a row that does not exist (409 on both drivers, with the same message), in the same
+ * statement. Generated rows never change owner, so the check cannot go stale before the
+ * insert or update lands. The CAST gives PostgreSQL the parameter's type where it first
+ * meets it. */
+static void param(struct text *t, const struct field *f, int k, int owner)
+{
+    if (!f->owned) {
+        add(t, "$%d", k);
+        return;
+    }
+    add(t, "\"\n        \"CASE WHEN CAST($%d AS bigint) IS NULL OR EXISTS (SELECT 1 FROM %s\"\n"
+           "        \" WHERE id = $%d AND owner_id = $%d) THEN $%d ELSE 0 END",
+        k, f->ref, k, owner, k);
+}
+
 /* The statements: portable SQL, $N parameters on both drivers. With --auth every one is
  * scoped to the owner, so another user's row is not found (404) rather than forbidden (403):
  * an id tells nothing about the rows of other users. */
@@ -334,6 +573,17 @@ static void statements(const struct resource *r, struct text *t)
     const char *c = cols.p ? cols.p : "id";
     const char *mine = r->auth ? " AND owner_id = $2" : "";
     int first = r->auth ? 3 : 2; /* the first field's parameter in an update */
+    struct text owned = {0};
+    for (int i = 0; i < n; i++)
+        if (r->fields[i].owned)
+            add(&owned, "%s%s: %s", owned.len ? ", " : "", r->fields[i].name, r->fields[i].ref);
+    if (owned.len)
+        add(t, "    /* A reference to an owner-scoped table (%s) must name one of the user's\n"
+               "     * own rows: in the create, replace and patch below, any other id becomes 0,\n"
+               "     * which no row has, so the foreign key refuses it with 409, as it refuses an\n"
+               "     * id that does not exist. A null optional reference stays allowed. */\n",
+            owned.p);
+    free(owned.p);
     if (r->auth)
         add(t, "    list_stmt = ch_app_statement(app, \"%s_list\",\n"
                "        \"SELECT %s FROM %s\"\n"
@@ -350,17 +600,26 @@ static void statements(const struct resource *r, struct text *t)
         r->plural, r->plural, r->auth ? "owner_id" : "");
     for (int i = 0; i < n; i++) add(t, "%s%s", i || r->auth ? ", " : "", r->fields[i].name);
     add(t, ") VALUES (");
-    for (int i = 0; i < n + r->auth; i++) add(t, "%s$%d", i ? ", " : "", i + 1);
+    if (r->auth) add(t, "$1");
+    for (int i = 0; i < n; i++) {
+        add(t, "%s", i || r->auth ? ", " : "");
+        param(t, &r->fields[i], i + 1 + r->auth, 1);
+    }
     add(t, ")\"\n        \" RETURNING %s\", NULL);\n", c);
     add(t, "    replace_stmt = ch_app_statement(app, \"%s_replace\",\n        \"UPDATE %s SET ",
         r->plural, r->plural);
-    for (int i = 0; i < n; i++) add(t, "%s%s = $%d", i ? ", " : "", r->fields[i].name, i + first);
+    for (int i = 0; i < n; i++) {
+        add(t, "%s%s = ", i ? ", " : "", r->fields[i].name);
+        param(t, &r->fields[i], i + first, 2);
+    }
     add(t, "\"\n        \" WHERE id = $1%s RETURNING %s\", NULL);\n", mine, c);
     add(t, "    patch_stmt = ch_app_statement(app, \"%s_patch\",\n        \"UPDATE %s SET ",
         r->plural, r->plural);
-    for (int i = 0; i < n; i++)
-        add(t, "%s%s = COALESCE($%d, %s)", i ? ", " : "", r->fields[i].name, i + first,
-            r->fields[i].name);
+    for (int i = 0; i < n; i++) {
+        add(t, "%s%s = COALESCE(", i ? ", " : "", r->fields[i].name);
+        param(t, &r->fields[i], i + first, 2);
+        add(t, ", %s)", r->fields[i].name);
+    }
     add(t, "\"\n        \" WHERE id = $1%s RETURNING %s\", NULL);\n", mine, c);
     add(t, "    delete_stmt = ch_app_statement(app, \"%s_delete\",\n"
            "        \"DELETE FROM %s WHERE id = $1%s\", NULL);\n",
@@ -506,6 +765,97 @@ static const char sign_up_fn[] =
     "    return 0;\n"
     "}\n\n";
 
+/* The generated test's helper for the parents of references (--auth). */
+static const char create_row_fn[] =
+    "/* Creates a row through POST `path` as the current bearer token's user: its id, or 0. */\n"
+    "static int64_t create_row(struct ch_test *t, const char *path, const char *body)\n"
+    "{\n"
+    "    struct ch_test_response res;\n"
+    "    if (ch_test_request(t, \"POST\", path, NULL, body, &res) != 201) return 0;\n"
+    "    return ch_json_value_int(ch_test_json_at(res.json, \"data.id\"));\n"
+    "}\n\n";
+
+/* Whether the generated test can try references across owners: some reference is
+ * owner-scoped, and the test can make a row for every required one. */
+static int cross_owner_test(const struct resource *r)
+{
+    int owned = 0;
+    for (int i = 0; i < r->nfields; i++) {
+        const struct field *f = &r->fields[i];
+        if (f->type != F_REF) continue;
+        if (!f->optional && !f->parent[0]) return 0;
+        owned |= f->owned && f->parent[0];
+    }
+    return r->auth && owned;
+}
+
+/* A line `snprintf(body, ...)` with every field's sample, each reference naming Bob's row
+ * (bob_FIELD) except field `theirs` (-1: none), which names Alice's. A reference the test
+ * cannot make a row for is optional (cross_owner_test) and left out. */
+static void ref_body(const struct resource *r, struct text *t, int theirs)
+{
+    struct text fmt = {0}, args = {0};
+    for (int i = 0; i < r->nfields; i++) {
+        const struct field *f = &r->fields[i];
+        if (f->type == F_REF && !f->parent[0]) continue;
+        add(&fmt, "%s\\\"%s\\\":%s", fmt.len ? "," : "", f->name,
+            f->type == F_REF ? "%lld" : types[f->type].sample);
+        if (f->type == F_REF)
+            add(&args, ", (long long)%s_%s", i == theirs ? "alice" : "bob", f->name);
+    }
+    add(t, "    snprintf(body, sizeof(body), \"{%s}\"%s);\n", fmt.p ? fmt.p : "",
+        args.p ? args.p : "");
+    free(fmt.p);
+    free(args.p);
+}
+
+/* The generated test's cross-owner section (cross_owner_test): Bob's row cannot name Alice's
+ * rows of an owner-scoped table, in a create, a replace or a patch, and can name his own. */
+static void cross_owner(const struct resource *r, struct text *t)
+{
+    add(t, "\n    /* A reference to an owner-scoped table names only the user's own rows: Bob's\n"
+           "     * %s cannot name Alice's (409, as for a row that does not exist), and can name\n"
+           "     * his own. */\n",
+        r->name);
+    for (int pass = 0; pass < 2; pass++) {
+        const char *who = pass ? "bob" : "alice";
+        if (pass) add(t, "    CHECK(ch_test_bearer(t, bob) == 0);\n");
+        for (int i = 0; i < r->nfields; i++) {
+            const struct field *f = &r->fields[i];
+            if (f->type != F_REF || !f->parent[0] || (!pass && !f->owned)) continue;
+            add(t, "    int64_t %s_%s = create_row(t, \"/api/%s\", \"%s\");\n"
+                   "    CHECK(%s_%s > 0);\n",
+                who, f->name, f->ref, f->parent, who, f->name);
+        }
+    }
+    add(t, "    char body[2048], mine[64];\n");
+    for (int i = 0; i < r->nfields; i++) {
+        if (!r->fields[i].owned || !r->fields[i].parent[0]) continue;
+        ref_body(r, t, i);
+        add(t, "    CHECK(ch_test_request(t, \"POST\", \"/api/%s\", NULL, body, &res) == 409);\n",
+            r->plural);
+    }
+    ref_body(r, t, -1);
+    add(t, "    CHECK(ch_test_request(t, \"POST\", \"/api/%s\", NULL, body, &res) == 201);\n"
+           "    snprintf(mine, sizeof(mine), \"/api/%s/%%lld\",\n"
+           "             (long long)ch_json_value_int(ch_test_json_at(res.json, \"data.id\")));\n",
+        r->plural, r->plural);
+    for (int i = 0; i < r->nfields; i++) {
+        const struct field *f = &r->fields[i];
+        if (!f->owned || !f->parent[0]) continue;
+        ref_body(r, t, i);
+        add(t, "    CHECK(ch_test_request(t, \"PUT\", mine, NULL, body, &res) == 409);\n"
+               "    snprintf(body, sizeof(body), \"{\\\"%s\\\":%%lld}\", (long long)alice_%s);\n"
+               "    CHECK(ch_test_request(t, \"PATCH\", mine, NULL, body, &res) == 409);\n"
+               "    snprintf(body, sizeof(body), \"{\\\"%s\\\":%%lld}\", (long long)bob_%s);\n"
+               "    CHECK(ch_test_request(t, \"PATCH\", mine, NULL, body, &res) == 200);\n",
+            f->name, f->name, f->name, f->name);
+    }
+    ref_body(r, t, -1);
+    add(t, "    CHECK(ch_test_request(t, \"PUT\", mine, NULL, body, &res) == 200);\n"
+           "    CHECK(ch_test_bearer(t, alice) == 0);\n");
+}
+
 static void test_c(const struct resource *r, struct text *t)
 {
     int has_ref = 0, has_unique = 0, has_required = 0;
@@ -519,6 +869,7 @@ static void test_c(const struct resource *r, struct text *t)
     sample_body(r, &b2, 1);
     const char *body = b.p ? b.p : "{}", *body2 = b2.p ? b2.p : "{}";
     const struct field *f0 = &r->fields[0];
+    int cross = cross_owner_test(r);
     add(t,
         "/* /api/%s through Chopin's test client, on a private in-memory database (or the\n"
         " * DATABASE_URL of the environment). Written by chopin generate; yours to extend. */\n"
@@ -530,7 +881,7 @@ static void test_c(const struct resource *r, struct text *t)
         "        if (cond) passed++;                                                         \\\n"
         "        else failed++, fprintf(stderr, \"%%s:%%d: %%s\\n\", __FILE__, __LINE__, #cond); \\\n"
         "    } while (0)\n\n"
-        "%s"
+        "%s%s"
         "int main(int argc, char **argv)\n{\n"
         "    setenv(\"DATABASE_URL\", \"sqlite::memory:\", 0);\n"
         "    int status;\n"
@@ -540,7 +891,8 @@ static void test_c(const struct resource *r, struct text *t)
         "    if (!t) return 1;\n"
         "    struct ch_test_response res;\n\n",
         r->plural, r->auth ? ", getpid" : "",
-        r->auth ? "#include <string.h>\n#include <unistd.h>\n" : "", r->auth ? sign_up_fn : "");
+        r->auth ? "#include <string.h>\n#include <unistd.h>\n" : "", r->auth ? sign_up_fn : "",
+        cross ? create_row_fn : "");
     if (r->auth) {
         add(t, "    /* Without a token: 401, before anything else is looked at. */\n"
                "    CHECK(ch_test_request(t, \"GET\", \"/api/%s\", NULL, NULL, &res) == 401);\n"
@@ -562,12 +914,14 @@ static void test_c(const struct resource *r, struct text *t)
         add(t, "    CHECK(ch_test_request(t, \"POST\", \"/api/%s\", NULL, \"{}\", &res) == 422);\n",
             r->plural);
     if (has_ref) {
-        /* A required reference needs a parent row the test cannot know how to make: check
-         * that a missing parent is refused, and stop there. */
+        /* A required reference needs a parent row the test does not always know how to make:
+         * check that a missing parent is refused and, under --auth, references across owners
+         * when it can make the parents (from their tables' migrations); and stop there. */
         add(t, "    /* A reference to a row that does not exist is refused. */\n");
         add(t, "    int st = ch_test_request(t, \"POST\", \"/api/%s\", NULL, \"%s\", &res);\n",
             r->plural, body);
         add(t, "    CHECK(st == 409 || st == 422);\n");
+        if (cross) cross_owner(r, t);
     } else {
         add(t, "\n    CHECK(ch_test_request(t, \"POST\", \"/api/%s\", NULL, \"%s\", &res) == 201);\n",
             r->plural, body);
@@ -854,6 +1208,8 @@ static int generate_resource(int argc, char **argv)
         free(app_c);
         if (rc) return rc;
     }
+
+    if (r.auth && resolve_refs(&r) != 0) return cli_fail("generate", "out of memory");
 
     struct text files[6] = {{0}};
     migration(&r, &files[0], 1);
