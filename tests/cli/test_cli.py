@@ -338,11 +338,55 @@ def exercise_owned_posts(path, database_url):
         eq((st, body["data"]["published"]), (200, False), "the owner's patch")
         eq(http(port, "DELETE", "/api/posts/%d" % pid, token=ada)[0], 204, "the owner's delete")
         eq(http(port, "GET", "/api/posts/%d" % pid, token=ada)[0], 404, "deleted")
+        exercise_owned_refs(port, ada, bob, tag)
     finally:
         proc.send_signal(signal.SIGTERM)
         rc = proc.wait(15)
         err = proc.stderr.read().decode("utf-8", "replace")
         eq(rc, 0, "clean exit; stderr:\n" + err[-2000:])
+
+
+def exercise_owned_refs(port, ada, bob, tag):
+    """comment post_id:ref:post tag_id:ref:tag:optional --auth: a comment may name only its
+    user's own posts (posts has owner_id), on create, replace and patch, and another user's
+    post answers exactly as a missing one (409); tags has no owner_id, so any tag will do."""
+    def new_post(token):
+        st, body = http(port, "POST", "/api/posts", {"title": "p", "body": "b",
+                                                      "published": True}, token=token)
+        eq(st, 201, "a post to reference: %r" % body)
+        return body["data"]["id"]
+    ada_post, bob_post, bob_post2 = new_post(ada), new_post(bob), new_post(bob)
+    st, body = http(port, "POST", "/api/tags", {"name": "t" + tag})
+    eq(st, 201, "a shared tag: %r" % body)
+    tag_id = body["data"]["id"]
+
+    missing = http(port, "POST", "/api/comments", {"body": "c", "post_id": 987654321},
+                   token=bob)
+    eq(missing[0], 409, "a comment on a missing post: %r" % (missing[1],))
+    cross = http(port, "POST", "/api/comments", {"body": "c", "post_id": ada_post}, token=bob)
+    eq(cross, missing, "a comment on another user's post answers as on a missing one")
+    st, body = http(port, "POST", "/api/comments",
+                    {"body": "c", "post_id": bob_post, "tag_id": tag_id}, token=bob)
+    eq(st, 201, "a comment on one's own post, with a shared tag: %r" % body)
+    eq((body["data"]["post_id"], body["data"]["tag_id"]), (bob_post, tag_id), "stored")
+    cid = body["data"]["id"]
+    path = "/api/comments/%d" % cid
+    eq(http(port, "PUT", path, {"body": "d", "post_id": ada_post}, token=bob), missing,
+       "a replace naming another user's post")
+    eq(http(port, "PATCH", path, {"post_id": ada_post}, token=bob), missing,
+       "a patch naming another user's post")
+    st, body = http(port, "GET", path, token=bob)
+    eq((st, body["data"]["post_id"], body["data"]["body"]), (200, bob_post, "c"),
+       "the refused changes changed nothing")
+    st, body = http(port, "PATCH", path, {"post_id": bob_post2}, token=bob)
+    eq((st, body["data"]["post_id"]), (200, bob_post2), "a patch to one's own other post")
+    st, body = http(port, "PUT", path, {"body": "e", "post_id": bob_post, "tag_id": None},
+                    token=bob)
+    eq((st, body["data"]["post_id"], body["data"]["tag_id"]), (200, bob_post, None),
+       "a replace with one's own post and no tag")
+    st, body = http(port, "POST", "/api/comments", {"body": "c", "post_id": ada_post},
+                    token=ada)
+    eq((st, body["data"]["post_id"]), (201, ada_post), "the post's owner comments on it")
 
 
 @case
@@ -361,6 +405,20 @@ def generate_auth_resource_on_sqlite_and_postgres():
     rc, out = chopin("generate", "resource", "note", "body:text", "--auth", cwd=path)
     eq(rc, 0, "a second --auth resource: " + out)
     check("src/auth.c" not in out, "auth is wired once: " + out)
+    # References: posts is owner-scoped (its migration has owner_id), tags is shared.
+    rc, out = chopin("generate", "resource", "tag", "name:string", cwd=path)
+    eq(rc, 0, "a shared resource: " + out)
+    rc, out = chopin("generate", "resource", "comment", "body:text", "post_id:ref:post",
+                     "tag_id:ref:tag:optional", "--auth", cwd=path)
+    eq(rc, 0, "an --auth resource with references: " + out)
+    check("post_id: posts is owner-scoped" in out and "tag_id: tags has no owner_id" in out,
+          "says which references are owner-checked: " + out)
+    src = open(os.path.join(path, "src", "comments.c")).read()
+    check("owner_id = $1) THEN $3 ELSE 0 END" in src and "tags WHERE" not in src,
+          "the statements check post_id's owner, not tag_id's:\n" + src)
+    test_src = open(os.path.join(path, "tests", "test_comments.c")).read()
+    check("alice_post_id" in test_src and "== 409" in test_src,
+          "the generated test tries another user's post:\n" + test_src)
     app_c = open(os.path.join(path, "src", "app.c")).read()
     eq(app_c.count("auth_mount(app)"), 1, "auth_mount once in src/app.c")
     with open(os.path.join(path, "src", "auth.c"), "a") as f:
@@ -371,7 +429,8 @@ def generate_auth_resource_on_sqlite_and_postgres():
           "the edited file is untouched")
     _, out = sh(["make", "CFLAGS=-O2 -g -Werror"], cwd=path)
     _, out = sh(["make", "test"], cwd=path)
-    check("test_posts" in out and out.count(" passed, 0 failed") >= 3, out[-2000:])
+    check("test_posts" in out and "test_comments" in out and
+          out.count(" passed, 0 failed") >= 5, out[-2000:])
     # Production refuses to start without a signing key.
     env = dict(ENV, ENVIRONMENT="production", DATABASE_URL="sqlite::memory:")
     env.pop("JWT_SECRET", None)
