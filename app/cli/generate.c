@@ -376,7 +376,9 @@ static int resolve_refs(struct resource *r)
         if (f->type != F_REF) continue;
         struct table_info info;
         if (!strcmp(f->ref, r->plural)) {
-            /* Itself: a row with the required fields, none of them a reference. */
+            /* Itself: a row with the required fields, none of them a reference, and the
+             * other sample values, so that a unique field does not clash with the rows the
+             * test makes from the first ones. */
             memset(&info, 0, sizeof(info));
             info.found = info.makeable = 1;
             info.owned = r->auth;
@@ -387,7 +389,7 @@ static int resolve_refs(struct resource *r)
                 if (o->type == F_REF) info.makeable = 0;
                 else
                     add(&info.body, "%s\\\"%s\\\":%s", n++ ? "," : "", o->name,
-                        types[o->type].sample);
+                        types[o->type].sample2);
             }
             add(&info.body, "}");
         } else {
