@@ -12,9 +12,9 @@
 #
 # autocannon runs in one Node.js thread and is usually the bottleneck at 256 connections: its
 # req/s are then its own limit more than the servers'. So each run also records autocannon's
-# CPU (a run at 90% of one core or more is marked client-bound) and the server's CPU seconds
-# per million requests (utime+stime of its process tree from /proc, as in http.sh), which is
-# what compares the servers when the client saturates.
+# CPU, the server's CPU seconds per million requests (utime+stime of its process tree from
+# /proc, as in http.sh), which is what compares the servers when the client saturates, and what
+# other processes took; the report says what limited each run (autocannon_report.py's limit()).
 #
 # Knobs (environment, defaults in brackets):
 #   PORT [18280]     chopin PORT, nginx PORT+1
@@ -31,7 +31,7 @@
 #   QUICK=1          DURATION=2 WARMUP=0 RUNS=1, unless set
 #   RESULTS_DIR [bench/results]  KEEP_SCRATCH=1 keeps /tmp/chopin-autocannon.* (raw JSON, logs)
 #
-# Writes RESULTS_DIR/autocannon-DATE-TIME.md and prints its tables. Exits non-zero if any run
+# Writes RESULTS_DIR/autocannon-DATE-TIME.md (and .tsv, every run) and prints its tables. Exits non-zero if any run
 # had errors or non-2xx answers, a server died or a response check failed; the report is still
 # written, with the problem marked.
 set -euo pipefail
@@ -171,6 +171,7 @@ main() {
   report=$RESULTS_DIR/autocannon-$(date '+%Y-%m-%d-%H%M').md
   python3 "$HERE/autocannon_report.py" report "$SCRATCH/meta.txt" "$TSV" "$SCRATCH/notes.txt" \
     "$SCRATCH/commands.txt" >"$report"
+  cp "$TSV" "${report%.md}.tsv"
   echo
   sed -n '/^## Results/,/^## Every run/p' "$report" | sed '$d'
   log "report: ${report#"$ROOT/"}"

@@ -50,6 +50,16 @@ def row(args):
     return 0
 
 
+def limit(r, worker_cores):
+    """What held a run back: "client" (autocannon's core full), "server" (its worker cores full)
+    or "neither" (autocannon short of CPU with both below the mark: other processes)."""
+    if float(r["client_cpu_pct"]) >= SATURATED_PCT:
+        return "client"
+    if float(r["server_cpu_pct"]) / worker_cores >= SATURATED_PCT:
+        return "server"
+    return "neither"
+
+
 def med(runs, key):
     return statistics.median(float(r[key]) for r in runs)
 
@@ -72,9 +82,10 @@ def report(args):
     p("# autocannon: chopin vs nginx")
     p()
     p("The `bombardier -c 256 -d 10s` rows of issue 12, with autocannon standing in: bombardier "
-      "cannot be installed on this machine ([bench/README.md](../README.md#bombardier-not-run-here)).")
+      "cannot be installed on this machine "
+      "([bench/README.md](../README.md#bombardier-not-run-here)).")
     p()
-    p("**%s, %s, %s cores, %s, %s RAM; nginx %s; autocannon %s; %s.**" % (
+    p("**%s, %s, %s cores, %s, %s RAM; %s; %s; %s.**" % (
         meta.get("date"), meta.get("cpu"), meta.get("cores"), meta.get("kernel"),
         meta.get("memory"), meta.get("nginx"), meta.get("autocannon"), meta.get("chopin")))
     p()
@@ -131,35 +142,48 @@ def report(args):
                 bound.append((layout, test, name, rs))
 
     p()
-    p("## Is autocannon the bottleneck?")
+    p("## What limits the rate?")
     p()
-    p("autocannon runs in one Node.js thread. A run where it used %d%% of one core or more "
-      "is client-bound: its req/s is autocannon's limit, and the server's CPU per request "
-      "(with how busy the server was) is what compares the servers. Medians of the runs." %
-      SATURATED_PCT)
+    p("autocannon runs in one Node.js thread. A run where it used %d%% of one core or more is "
+      "**client**-bound; one where the server used %d%% of its worker cores or more is "
+      "**server**-bound; in a run that is **neither**, autocannon was short of CPU because other "
+      "processes shared its core (see *others*). Only server-bound runs compare the servers' "
+      "req/s; the others compare them by CPU per request. Percentages are medians of the runs."
+      % (SATURATED_PCT, SATURATED_PCT))
     p()
-    p("| test | layout | server | runs client-bound | autocannon % of a core | "
+    p("| test | layout | server | runs: client / server / neither | autocannon % of a core | "
       "server % of its worker cores | others % of the machine |")
     p("| --- | --- | --- | ---: | ---: | ---: | ---: |")
-    total = saturated = 0
+    count = {"client": 0, "server": 0, "neither": 0}
+    others = []
     for layout, test, name, rs in bound:
-        sat = sum(1 for r in rs if float(r["client_cpu_pct"]) >= SATURATED_PCT)
-        total += len(rs)
-        saturated += sat
-        p("| /%s | %s | %s | %d of %d | %.0f | %.0f | %.0f |" % (
-            test, layout, name, sat, len(rs), med(rs, "client_cpu_pct"),
-            med(rs, "server_cpu_pct") / max(workers.get(layout, 1), 1),
-            med(rs, "other_cpu_pct")))
+        share = max(workers.get(layout, 1), 1)
+        kinds = [limit(r, share) for r in rs]
+        for k in kinds:
+            count[k] += 1
+        others += [float(r["other_cpu_pct"]) for r in rs]
+        p("| /%s | %s | %s | %d / %d / %d | %.0f | %.0f | %.0f |" % (
+            test, layout, name, kinds.count("client"), kinds.count("server"),
+            kinds.count("neither"), med(rs, "client_cpu_pct"),
+            med(rs, "server_cpu_pct") / share, med(rs, "other_cpu_pct")))
+    total = sum(count.values())
     p()
-    if total and saturated == total:
-        p("**autocannon saturated its core in every run: the req/s columns measure the client, "
-          "not the servers; compare the servers by CPU-s per million requests.**")
-    elif saturated:
-        p("**autocannon saturated its core in %d of %d runs: in those the req/s measure the "
-          "client; compare the servers by CPU-s per million requests.**" % (saturated, total))
-    else:
-        p("autocannon stayed below %d%% of a core in every run." % SATURATED_PCT)
-
+    if total:
+        if count["server"] == 0:
+            verdict = ("No server reached %d%% of its worker cores in any run, so the req/s "
+                       "columns measure the client side, not the servers: autocannon used %d%% of "
+                       "a core or more in %d of %d runs" % (SATURATED_PCT, SATURATED_PCT,
+                                                           count["client"], total))
+        else:
+            verdict = ("The server was saturated in %d of %d runs (only there do req/s compare "
+                       "the servers); autocannon in %d" % (count["server"], total,
+                                                          count["client"]))
+        if count["neither"]:
+            lo, hi = "%.0f" % min(others), "%.0f" % max(others)
+            verdict += (", and in the other %d it was short of CPU, other processes taking "
+                        "%s%% of the machine" % (count["neither"],
+                                                 lo if lo == hi else lo + "-" + hi))
+        p("**%s. Compare the servers by CPU-s per million requests.**" % verdict)
     p()
     p("## Every run")
     p()
