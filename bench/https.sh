@@ -45,10 +45,6 @@ case $CHOPIN_BIN in /*) ;; *) CHOPIN_BIN=$ROOT/$CHOPIN_BIN ;; esac
 [ -x "$CHOPIN_BIN" ] || die "$CHOPIN_BIN is not an executable"
 for n in wrk nginx openssl ss; do command -v "$n" >/dev/null || die "$n is missing"; done
 
-# The same lists chopin uses by default (src/core/config.c), spelled out for nginx.
-CIPHERS="ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305"
-SUITES="TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
-
 SCRATCH=$(mktemp -d /tmp/chopin-https-bench.XXXXXX)
 declare -A PID=() PORT_OF=()
 FAILED=0
@@ -65,59 +61,16 @@ ulimit -Sn 20000 2>/dev/null || ulimit -Sn "$(ulimit -Hn)"
 "$ROOT/scripts/dev-cert.sh" "$SCRATCH/cert" localhost >/dev/null
 CERT=$SCRATCH/cert/cert.pem KEY=$SCRATCH/cert/key.pem
 
-nginx_conf() {
-  local port=$1 dir=$SCRATCH/nginx
-  mkdir -p "$dir/logs" "$dir/tmp"
-  cat >"$dir/nginx.conf" <<CONF
-daemon off;
-master_process on;
-worker_processes $WORKERS;
-worker_rlimit_nofile 20000;
-pid $dir/nginx.pid;
-error_log $dir/logs/error.log warn;
-events { worker_connections 16384; use epoll; }
-http {
-    access_log off;
-    server_tokens off;
-    tcp_nodelay on;
-    keepalive_timeout 65s;
-    keepalive_requests 2000000000;
-    client_body_temp_path $dir/tmp/body;
-    proxy_temp_path $dir/tmp/proxy;
-    fastcgi_temp_path $dir/tmp/fastcgi;
-    uwsgi_temp_path $dir/tmp/uwsgi;
-    scgi_temp_path $dir/tmp/scgi;
-    server {
-        listen 127.0.0.1:$port ssl reuseport backlog=4096;
-        ssl_certificate $CERT;
-        ssl_certificate_key $KEY;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        ssl_ciphers $CIPHERS;
-        ssl_conf_command Ciphersuites $SUITES;
-        ssl_prefer_server_ciphers on;
-        ssl_ecdh_curve X25519:prime256v1;
-        ssl_session_tickets on;
-        ssl_session_cache off;
-        location / { return 404; }
-        location = /plaintext { default_type text/plain; return 200 "Hello, World!"; }
-        location = /json { default_type application/json; return 200 '{"message":"Hello, World!"}'; }
-    }
-}
-CONF
-  echo "$dir"
-}
-
 start() {
-  local name=$1 port=$2 dir
+  local name=$1 port=$2
   case $name in
   chopin)
     start_server "PID[$name]" "$SCRATCH/$name.log" env ENVIRONMENT=production JWT_SECRET="$JWT_SECRET" \
       TLS_CERT="$CERT" TLS_KEY="$KEY" TLS_PORT="$port" TLS_HTTP=off TLS_KTLS="$TLS_KTLS" \
       SERVER_PORT=$((port + 10)) "$CHOPIN_BIN" --mode performance --workers "$WORKERS" ;;
   nginx)
-    dir=$(nginx_conf "$port")
-    start_server "PID[$name]" "$SCRATCH/$name.log" nginx -p "$dir" -e "$dir/logs/error.log" \
-      -c "$dir/nginx.conf" ;;
+    start_server "PID[$name]" "$SCRATCH/$name.log" env NGINX_TLS_CERT="$CERT" NGINX_TLS_KEY="$KEY" \
+      "$HERE/nginx.sh" "$port" "$WORKERS" "$SCRATCH/nginx" ;;
   esac
   PORT_OF[$name]=$port
   wait_listening "$port" "${PID[$name]}" || { tail "$SCRATCH/$name.log" >&2; die "$name did not start"; }

@@ -27,37 +27,9 @@ cleanup() { [ -n "$SERVER" ] && stop_tree "$SERVER"; rm -rf "$SCRATCH"; }
 trap cleanup EXIT
 "$ROOT/scripts/dev-cert.sh" "$SCRATCH/cert" localhost >/dev/null
 CERT=$SCRATCH/cert/cert.pem KEY=$SCRATCH/cert/key.pem
-mkdir -p "$SCRATCH/nginx/tmp" "$SCRATCH/nginx/logs"
-cat >"$SCRATCH/nginx/nginx.conf" <<CONF
-daemon off;
-master_process off;
-worker_processes 1;
-pid $SCRATCH/nginx/nginx.pid;
-error_log $SCRATCH/nginx/logs/error.log warn;
-events { worker_connections 1024; use epoll; }
-http {
-    access_log off;
-    server_tokens off;
-    tcp_nodelay on;
-    client_body_temp_path $SCRATCH/nginx/tmp;
-    proxy_temp_path $SCRATCH/nginx/tmp;
-    fastcgi_temp_path $SCRATCH/nginx/tmp;
-    uwsgi_temp_path $SCRATCH/nginx/tmp;
-    scgi_temp_path $SCRATCH/nginx/tmp;
-    server {
-        listen 127.0.0.1:$PORT ssl;
-        ssl_certificate $CERT;
-        ssl_certificate_key $KEY;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        ssl_conf_command Ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256;
-        ssl_prefer_server_ciphers on;
-        ssl_ecdh_curve X25519:prime256v1;
-        ssl_session_tickets on;
-        ssl_session_cache off;
-        location = /plaintext { default_type text/plain; return 200 "Hello, World!"; }
-    }
-}
-CONF
+# nginx as bench/https.sh runs it (same TLS settings), but one process, run below under valgrind.
+NGINX_TLS_CERT=$CERT NGINX_TLS_KEY=$KEY NGINX_MASTER=off NGINX_CONF_ONLY=1 \
+  "$HERE/nginx.sh" "$PORT" 1 "$SCRATCH/nginx"
 
 # instructions SERVER N MODE: sets COUNT to the server's total user-space instructions (in this
 # shell, not in $(...), so that the trap stops a server left running by a failure).
